@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources of the speech translation backend, one package per component."""

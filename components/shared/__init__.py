@@ -1,0 +1,1 @@
+"""Building blocks every component uses: the Lambda construct, alarms, dashboards, artifacts."""

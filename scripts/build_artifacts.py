@@ -1,0 +1,128 @@
+"""Build every Lambda code zip and layer zip, deterministically, for Lambda's platform from any host.
+
+    python scripts/build_artifacts.py            # everything
+    python scripts/build_artifacts.py --code     # code zips only (fast)
+
+Zips hold sorted entries with fixed timestamps and permissions, so an unchanged tree gives
+byte-identical zips and `pulumi up` shows no diff. Layers are installed with
+`pip --platform ... --only-binary=:all: --target` so native wheels match Lambda, whatever the
+host; a layer is rebuilt only when its requirements change. Sizes are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Iterable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from components.shared import artifacts  # noqa: E402
+
+FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+SKIPPED_DIRS = {"__pycache__", "tests", ".pytest_cache", ".hypothesis"}
+SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+# Lambda's platforms: manylinux_2_28 wheels need Amazon Linux 2023 (python3.12 and later).
+PIP_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
+
+
+def deterministic_zip(entries: Iterable[tuple[str, Path]], destination: Path) -> None:
+    """Write (archive name, file) entries sorted, with fixed timestamps and modes."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_suffix(".tmp")
+    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for arcname, path in sorted(entries):
+            info = zipfile.ZipInfo(arcname, date_time=FIXED_DATE_TIME)
+            executable = path.stat().st_mode & 0o111
+            info.external_attr = (0o100755 if executable else 0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, whatever the host
+            archive.writestr(info, path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    temporary.replace(destination)
+
+
+def tree_entries(root: Path, prefix: str = "") -> list[tuple[str, Path]]:
+    """Every file under `root` except tests and caches, as (archive name, path)."""
+    entries = []
+    for path in root.rglob("*"):
+        relative = path.relative_to(root)
+        if path.is_dir() or SKIPPED_DIRS.intersection(relative.parts) or path.suffix in SKIPPED_SUFFIXES:
+            continue
+        entries.append((f"{prefix}{relative.as_posix()}", path))
+    return entries
+
+
+def build_code_bundle(bundle: str) -> Path:
+    """Zip the packages of one code bundle from functions/."""
+    entries: list[tuple[str, Path]] = []
+    for package in artifacts.CODE_BUNDLES[bundle]:
+        package_dir = artifacts.FUNCTIONS_DIR / package
+        if not (package_dir / "__init__.py").is_file():
+            raise SystemExit(f"code bundle '{bundle}' needs functions/{package}/, which is not a package")
+        entries += tree_entries(package_dir, prefix=f"{package}/")
+    destination = artifacts.code_zip_path(bundle)
+    deterministic_zip(entries, destination)
+    return destination
+
+
+def layer_inputs_digest(layer: str) -> str:
+    """What a layer's content depends on: its requirements and the target platform."""
+    requirements = (artifacts.LAYERS_DIR / layer / "requirements.txt").read_bytes()
+    target = f"{artifacts.LAMBDA_PYTHON_VERSION}|{'|'.join(PIP_PLATFORMS)}".encode()
+    return hashlib.sha256(requirements + target).hexdigest()
+
+
+def build_layer(layer: str, force: bool = False) -> Path:
+    """pip-install a layer's requirements for Lambda's platform into python/ and zip it."""
+    destination = artifacts.layer_zip_path(layer)
+    stamp = destination.with_suffix(".inputs")
+    digest = layer_inputs_digest(layer)
+    if not force and destination.is_file() and stamp.is_file() and stamp.read_text() == digest:
+        return destination
+    staging = artifacts.BUILD_DIR / "layer-src" / layer
+    shutil.rmtree(staging, ignore_errors=True)
+    target = staging / "python"
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check", "--root-user-action=ignore",
+               "--target", str(target), "--implementation", "cp",
+               "--python-version", artifacts.LAMBDA_PYTHON_VERSION, "--only-binary=:all:",
+               "-r", str(artifacts.LAYERS_DIR / layer / "requirements.txt")]
+    for platform in PIP_PLATFORMS:
+        command[4:4] = ["--platform", platform]
+    subprocess.run(command, check=True)
+    # boto3/botocore ship with the Lambda runtime; a second copy only adds size.
+    for name in ("boto3", "botocore", "s3transfer"):
+        for path in target.glob(f"{name}*"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    deterministic_zip(tree_entries(target, prefix="python/"), destination)
+    stamp.write_text(digest)
+    return destination
+
+
+def unzipped_size(path: Path) -> int:
+    """Total uncompressed size of a zip, what counts against Lambda's 250 MB."""
+    with zipfile.ZipFile(path) as archive:
+        return sum(info.file_size for info in archive.infolist())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build what was asked and print each artifact's size."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--code", action="store_true", help="build the code zips only")
+    parser.add_argument("--force", action="store_true", help="rebuild layers even when unchanged")
+    options = parser.parse_args(argv)
+    built = [build_code_bundle(bundle) for bundle in artifacts.CODE_BUNDLES]
+    if not options.code:
+        built += [build_layer(layer, options.force) for layer in artifacts.LAYERS]
+    for path in built:
+        print(f"{path.relative_to(artifacts.PROJECT_ROOT)}: {path.stat().st_size / 1e6:.2f} MB zipped, "
+              f"{unzipped_size(path) / 1e6:.2f} MB unzipped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
