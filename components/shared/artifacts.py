@@ -49,15 +49,17 @@ def layer_zip_path(layer: str) -> Path:
     return BUILD_DIR / "layers" / f"{layer}.zip"
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
 def require_artifact(path: Path) -> Path:
     """The path of a build output, or a deploy-stopping error that says how to build it."""
     if not path.is_file():
-        raise pulumi.RunError(
-            f"build output {path.relative_to(PROJECT_ROOT)} is missing; run `{BUILD_COMMAND}` before `pulumi up`")
+        raise pulumi.RunError(f"build output {_shown(path)} is missing; run `{BUILD_COMMAND}` before `pulumi up`")
     if path.stat().st_size > MAX_DIRECT_UPLOAD_BYTES:
-        raise pulumi.RunError(
-            f"{path.relative_to(PROJECT_ROOT)} is {path.stat().st_size / 1e6:.1f} MB, over Lambda's direct-upload limit; "
-            "trim the layer's requirements")
+        raise pulumi.RunError(f"{_shown(path)} is {path.stat().st_size / 1e6:.1f} MB, over Lambda's direct-upload limit; "
+                              "trim the layer's requirements")
     return path
 
 
