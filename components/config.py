@@ -9,8 +9,9 @@ bad value fails ``pulumi preview`` before anything is deployed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pulumi
 

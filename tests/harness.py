@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import runpy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Optional
 
 import pulumi
 import yaml

@@ -35,7 +35,7 @@ def test_every_stack_builds_with_its_own_config(deployments):
 def test_every_stack_file_sets_every_key_the_loader_reads():
     expected = {f"{namespace}:{key}" for namespace, key, _ in all_keys()}
     for stack in STACKS:
-        declared = set((yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]))
+        declared = set(yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
         assert expected <= declared, f"Pulumi.{stack}.yaml lacks {sorted(expected - declared)}"
         assert declared - expected <= {"aws:region"}, f"Pulumi.{stack}.yaml has unknown keys {sorted(declared - expected - {'aws:region'})}"
 
