@@ -74,6 +74,8 @@ class ApiConfig:
     stageName: str = setting(str, doc="WebSocket API stage name.")
     throttlingRateLimit: float = setting(float, 1, 10000, doc="Stage steady-state requests/s (always set with the burst limit).")
     throttlingBurstLimit: int = setting(int, 1, 5000, doc="Stage burst limit.")
+    manageAccountLoggingRole: bool = setting(bool, doc="Set API Gateway's account-wide CloudWatch role (needed for access logs); "
+                                                       "true in exactly one stack per account and region.")
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class SessionConfig:
     warningMinutes: int = setting(int, 1, 119, doc="Minutes after connecting when the client is warned of the cut-off.")
     maxListeners: int = setting(int, 1, 5000, doc="Listeners per session.")
     dataRetentionHours: int = setting(int, 1, 168, doc="TTL of session, connection and rate-limit rows.")
+    pointInTimeRecovery: bool = setting(bool, doc="Point-in-time recovery on the Sessions table.")
     allowAnonymousListeners: bool = setting(bool, doc="Listeners may connect without a token.")
     cognitoUserPoolId: str = setting(str, optional=True, doc="Existing user pool; empty creates one.")
     cognitoClientId: str = setting(str, optional=True, doc="Existing app client; empty creates one.")

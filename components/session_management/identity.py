@@ -1,0 +1,44 @@
+"""Cognito user pool and app client for speakers, unless the stack names existing ones."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.shared.platform import Platform
+
+
+class SpeakerIdentity:
+    """`user_pool_id` and `client_id`: created here, or taken from `session:cognitoUserPoolId`/`cognitoClientId`."""
+
+    def __init__(self, name: str, platform: Platform, parent: pulumi.Resource) -> None:
+        session = platform.config.session
+        if session.cognitoUserPoolId:
+            self.user_pool_id: pulumi.Input[str] = session.cognitoUserPoolId
+            self.client_id: pulumi.Input[str] = session.cognitoClientId
+            return
+        child = pulumi.ResourceOptions(parent=parent)
+        pool = aws.cognito.UserPool(
+            f"{name}-user-pool",
+            name=platform.physical_name("speakers"),
+            username_attributes=["email"],
+            auto_verified_attributes=["email"],
+            password_policy={"minimum_length": 12, "require_lowercase": True, "require_uppercase": True,
+                             "require_numbers": True, "require_symbols": False},
+            admin_create_user_config={"allow_admin_create_user_only": True},
+            opts=child,
+        )
+        client = aws.cognito.UserPoolClient(
+            f"{name}-client",
+            name=platform.physical_name("speaker-app"),
+            user_pool_id=pool.id,
+            generate_secret=False,  # browser and mobile clients cannot keep a secret
+            explicit_auth_flows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            prevent_user_existence_errors="ENABLED",
+            access_token_validity=60,
+            id_token_validity=60,
+            token_validity_units={"access_token": "minutes", "id_token": "minutes", "refresh_token": "days"},
+            opts=child,
+        )
+        self.user_pool_id = pool.id
+        self.client_id = client.id
