@@ -213,3 +213,12 @@ def test_every_handler_exists_in_its_code_zip(deployments):
             defined |= {target.id for node in tree.body if isinstance(node, ast.Assign) for target in node.targets
                         if isinstance(target, ast.Name)}
             assert attribute in defined, f"{function.inputs['name']}: {module} defines no {attribute}"
+
+
+def test_readme_config_reference_is_current():
+    """Every key, with each stack's value, as `python scripts/config_reference.py` writes it."""
+    from scripts.config_reference import BEGIN, END, reference
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert readme.split(BEGIN)[1].split(END)[0].strip() == reference().strip(), \
+        "README config reference is stale: run python scripts/config_reference.py"
