@@ -29,20 +29,21 @@ SKIPPED_DIRS = {"__pycache__", "tests", ".pytest_cache", ".hypothesis"}
 SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 # Lambda's platforms: manylinux_2_28 wheels need Amazon Linux 2023 (python3.12 and later).
 PIP_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
+COMPRESS_LEVEL = 6
 
 
 def deterministic_zip(entries: Iterable[tuple[str, Path]], destination: Path) -> None:
     """Write (archive name, file) entries sorted, with fixed timestamps and modes."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     temporary = destination.with_suffix(".tmp")
-    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as archive:
         for arcname, path in sorted(entries):
             info = zipfile.ZipInfo(arcname, date_time=FIXED_DATE_TIME)
             executable = path.stat().st_mode & 0o111
             info.external_attr = (0o100755 if executable else 0o100644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # unix, whatever the host
-            archive.writestr(info, path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+            archive.writestr(info, path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL)
     temporary.replace(destination)
 
 
@@ -73,7 +74,7 @@ def build_code_bundle(bundle: str) -> Path:
 def layer_inputs_digest(layer: str) -> str:
     """What a layer's content depends on: its requirements and the target platform."""
     requirements = (artifacts.LAYERS_DIR / layer / "requirements.txt").read_bytes()
-    target = f"{artifacts.LAMBDA_PYTHON_VERSION}|{'|'.join(PIP_PLATFORMS)}".encode()
+    target = f"{artifacts.LAMBDA_PYTHON_VERSION}|{'|'.join(PIP_PLATFORMS)}|deflate-{COMPRESS_LEVEL}".encode()
     return hashlib.sha256(requirements + target).hexdigest()
 
 

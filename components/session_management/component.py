@@ -205,8 +205,7 @@ class SessionManagement(pulumi.ComponentResource):
             AlarmSpec(f"{name}-connection-errors", f"More than {thresholds.connectionErrors:g} failed connections in 5 minutes",
                       platform.metrics_namespace, "ConnectionErrors", thresholds.connectionErrors, dimensions),
         ]
-        return [create_alarm(spec, platform.physical_name(spec.name.removeprefix(f"{name}-"), 255),
-                             platform.alarm_topic_arn, self) for spec in specs]
+        return [create_alarm(spec, platform.physical_name(spec.name, 255), platform.alarm_topic_arn, self) for spec in specs]
 
 
 def _slug(route_key: str) -> str:

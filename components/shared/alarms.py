@@ -27,6 +27,35 @@ class AlarmSpec:
     evaluation_periods: int = 1
 
 
+def create_ratio_alarm(name: str, alarm_name: str, description: str, namespace: str,
+                       numerator: str, denominator_extra: str, dimensions: Mapping[str, pulumi.Input[str]],
+                       minimum: pulumi.Input[float], topic_arn: pulumi.Input[str], parent: pulumi.Resource,
+                       period_seconds: int = 3600) -> aws.cloudwatch.MetricAlarm:
+    """Alarm when numerator / (numerator + denominator_extra) falls below `minimum` (e.g. a cache hit rate).
+
+    With no traffic the ratio has no data points, which is not an alarm.
+    """
+    def query(query_id: str, metric_name: str) -> dict:
+        return {"id": query_id, "return_data": False, "metric": {
+            "namespace": namespace, "metric_name": metric_name, "dimensions": dict(dimensions),
+            "period": period_seconds, "stat": "Sum"}}
+
+    return aws.cloudwatch.MetricAlarm(
+        name,
+        name=alarm_name,
+        alarm_description=description,
+        comparison_operator="LessThanThreshold",
+        threshold=minimum,
+        evaluation_periods=1,
+        metric_queries=[query("hits", numerator), query("misses", denominator_extra),
+                        {"id": "ratio", "expression": "hits / (hits + misses)", "label": "ratio", "return_data": True}],
+        treat_missing_data="notBreaching",
+        alarm_actions=[topic_arn],
+        ok_actions=[topic_arn],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 def create_alarm(spec: AlarmSpec, alarm_name: str, topic_arn: pulumi.Input[str],
                  parent: pulumi.Resource) -> aws.cloudwatch.MetricAlarm:
     """Create the alarm as a child of `parent`; it notifies `topic_arn` on alarm and on recovery."""

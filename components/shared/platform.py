@@ -16,6 +16,7 @@ class Platform:
 
     config: StackConfig
     region: str
+    account_id: pulumi.Input[str]
     alarm_topic_arn: pulumi.Input[str]
     layer_arns: Mapping[str, pulumi.Input[str]]
 
@@ -23,6 +24,10 @@ class Platform:
     def metrics_namespace(self) -> str:
         """CloudWatch namespace of the custom (EMF) metrics; per stack so dev never pollutes prod."""
         return f"SpeechTranslation/{self.config.stack}"
+
+    def function_arn(self, name: str) -> pulumi.Output[str]:
+        """ARN of a function of this stack from its short name, for policies that must not depend on the function."""
+        return pulumi.Output.concat("arn:aws:lambda:", self.region, ":", self.account_id, ":function:", self.physical_name(name))
 
     def physical_name(self, name: str, max_length: int = 64) -> str:
         """A physical resource name that carries project and stack, checked against AWS's length limit."""

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.harness import STACKS, run_stack
+from tests.harness import STACKS
 
 ROUTE_KEYS = {"$connect", "$disconnect", "$default", "createSession", "joinSession", "leaveSession", "heartbeat",
               "refreshConnection", "getSessionStatus", "speakerControl", "listenerControl"}
@@ -49,9 +49,8 @@ def test_stage_throttles_explicitly_and_never_logs_the_query_string(deployments,
     assert "querystring" not in log_format.lower() and "token" not in log_format.lower()
 
 
-def test_throttling_follows_config(built_artifacts):
-    [stage] = run_stack("prod", {"api:throttlingRateLimit": 200, "api:throttlingBurstLimit": 400}).of_type(
-        "aws:apigatewayv2/stage:Stage")
+def test_throttling_follows_config(tuned):
+    [stage] = tuned.of_type("aws:apigatewayv2/stage:Stage")
     assert (stage.inputs["defaultRouteSettings"]["throttlingBurstLimit"],
             stage.inputs["defaultRouteSettings"]["throttlingRateLimit"]) == (400, 200)
 
@@ -76,9 +75,9 @@ def test_status_and_sweep_run_every_minute(deployments, stack):
     assert rule.inputs["scheduleExpression"] == "rate(1 minute)"
 
 
-def test_user_pool_is_created_unless_config_names_one(deployments, built_artifacts):
-    assert deployments["dev"].of_type("aws:cognito/userPool:UserPool")
-    existing = run_stack("dev", {"session:cognitoUserPoolId": "us-east-1_abc", "session:cognitoClientId": "client123"})
+def test_user_pool_is_created_unless_config_names_one(deployments, tuned):
+    assert deployments["staging"].of_type("aws:cognito/userPool:UserPool")
+    existing = tuned
     assert not existing.of_type("aws:cognito/userPool:UserPool")
     [authorizer] = existing.find(lambda r: r.type == "aws:lambda/function:Function" and r.inputs["name"].endswith("authorizer"))
     assert authorizer.inputs["environment"]["variables"]["COGNITO_USER_POOL_ID"] == "us-east-1_abc"
@@ -93,8 +92,8 @@ def test_session_alarms_notify_the_topic(deployments, stack):
     assert "ConnectionErrors" in alarms
 
 
-def test_listener_cap_and_rate_limits_reach_the_handlers(deployments, built_artifacts):
-    changed = run_stack("staging", {"session:maxListeners": 250, "rateLimits:listenerJoinsPerMinute": 3})
+def test_listener_cap_and_rate_limits_reach_the_handlers(tuned):
+    changed = tuned
     [join] = changed.find(lambda r: r.type == "aws:lambda/function:Function" and r.inputs["name"].endswith("join-session"))
     variables = join.inputs["environment"]["variables"]
     assert (variables["MAX_LISTENERS"], variables["RATE_LISTENER_JOINS_PER_MINUTE"]) == ("250", "3")

@@ -1,0 +1,61 @@
+"""Translation pipeline infrastructure, on every stack."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.harness import STACKS
+
+
+def processor(deployment):
+    [function] = deployment.find(lambda r: r.type == "aws:lambda/function:Function"
+                                 and r.inputs["name"].endswith("-translation-processor"))
+    return function
+
+
+def statements_of(deployment, function):
+    [policy] = deployment.find(lambda r: r.type == "aws:iam/rolePolicy:RolePolicy"
+                               and r.inputs["name"] == f"{function.inputs['name']}-inline")
+    return json.loads(policy.inputs["policy"])["Statement"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_processor_has_cache_reserved_concurrency_and_failure_destination(deployments, stack):
+    deployment = deployments[stack]
+    function = processor(deployment)
+    expected_concurrency = {"dev": 10, "staging": 50, "prod": 100}[stack]
+    assert function.inputs["reservedConcurrentExecutions"] == expected_concurrency
+    variables = function.inputs["environment"]["variables"]
+    assert variables["TRANSLATION_CACHE_TABLE"] == f"speech-translation-{stack}-translation-cache"
+    assert variables["WEBSOCKET_ENDPOINT"].startswith("https://") and variables["WEBSOCKET_ENDPOINT"].endswith("/live")
+    [invoke_config] = deployment.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    assert invoke_config.inputs["destinationConfig"]["onFailure"]["destination"].endswith(f"{stack}-translation-failures")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_least_privilege_statements(deployments, stack):
+    deployment = deployments[stack]
+    statements = statements_of(deployment, processor(deployment))
+    by_action = {action: s for s in statements for action in s["Action"]}
+    assert by_action["translate:TranslateText"]
+    assert by_action["polly:SynthesizeSpeech"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
+    manage = by_action["execute-api:ManageConnections"]["Resource"]
+    assert manage.startswith("arn:aws:execute-api:us-east-1:123456789012:") and manage.endswith("/live/*/@connections/*")
+    assert "dynamodb:Scan" not in by_action, "listeners come from the index, never a scan"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_alarms_of_the_design(deployments, stack):
+    alarms = [a for a in deployments[stack].of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+              if a.name.startswith("translation-")]
+    metrics = {a.inputs.get("metricName") for a in alarms}
+    assert {"EndToEndLatency", "BroadcastFailures", "LanguageFailures", "ApproximateNumberOfMessagesVisible"} <= metrics
+    [hit_rate] = [a for a in alarms if a.name == "translation-cache-hit-rate"]
+    assert hit_rate.inputs["comparisonOperator"] == "LessThanThreshold"
+    assert hit_rate.inputs["threshold"] == 0.2
+
+
+def test_reserved_concurrency_follows_config(tuned):
+    assert processor(tuned).inputs["reservedConcurrentExecutions"] == 33
