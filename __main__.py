@@ -5,8 +5,11 @@ import pulumi_aws as aws
 
 from components.alerting import Alerting, AlertingArgs
 from components.config import load_stack_config
+from components.emotion_dynamics import EmotionDynamics, EmotionDynamicsArgs
 from components.layers import LambdaLayers, LambdaLayersArgs
+from components.session_management import SessionManagement, SessionManagementArgs
 from components.shared.platform import Platform
+from components.translation_pipeline import TranslationPipeline, TranslationPipelineArgs
 
 config = load_stack_config()
 region = aws.config.region
@@ -16,6 +19,18 @@ account_id = aws.get_caller_identity_output().account_id
 
 alerting = Alerting("alerting", AlertingArgs(config=config, account_id=account_id))
 layers = LambdaLayers("layers", LambdaLayersArgs(config=config))
-platform = Platform(config=config, region=region, alarm_topic_arn=alerting.topic_arn, layer_arns=layers.arns)
+platform = Platform(config=config, region=region, account_id=account_id, alarm_topic_arn=alerting.topic_arn, layer_arns=layers.arns)
+
+sessions = SessionManagement("session", SessionManagementArgs(platform=platform))
+emotion = EmotionDynamics("emotion", EmotionDynamicsArgs(platform=platform))
+translation = TranslationPipeline("translation", TranslationPipelineArgs(platform=platform, sessions=sessions))
 
 pulumi.export("alarm_topic_arn", alerting.topic_arn)
+pulumi.export("websocket_url", sessions.websocket.url)
+pulumi.export("websocket_management_endpoint", sessions.api.management_endpoint)
+pulumi.export("user_pool_id", sessions.identity.user_pool_id)
+pulumi.export("user_pool_client_id", sessions.identity.client_id)
+pulumi.export("sessions_table", sessions.tables.sessions.name)
+pulumi.export("connections_table", sessions.tables.connections.name)
+pulumi.export("emotion_function", emotion.function.function_name)
+pulumi.export("translation_function", translation.function_name)

@@ -41,7 +41,7 @@ class SessionTables:
                 "range_key": "targetLanguage",
                 # Speaker rows have no targetLanguage, so the index holds listeners only.
                 "projection_type": "INCLUDE",
-                "non_key_attributes": [TTL_ATTRIBUTE, "role"],
+                "non_key_attributes": [TTL_ATTRIBUTE, "role", "lastHeartbeatAt"],
             }],
             ttl=ttl,
             server_side_encryption={"enabled": True},

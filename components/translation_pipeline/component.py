@@ -57,7 +57,10 @@ class TranslationPipeline(pulumi.ComponentResource):
         statements: list[dict[str, Any]] = [
             {"Effect": "Allow", "Action": ["translate:TranslateText"], "Resource": "*"},
             polly_statement(platform),
-            {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            # The voice table is checked against the region's voices once per container.
+            {"Effect": "Allow", "Action": ["polly:DescribeVoices"], "Resource": "*"},
+            {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
+                                           "dynamodb:UpdateItem"],
              "Resource": [self.cache.arn]},
             *args.sessions.table_statements(),
             args.sessions.api.manage_connections_statement(),

@@ -7,7 +7,7 @@ these readers; a missing or malformed variable raises ``SettingsError`` naming i
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 
 class SettingsError(RuntimeError):

@@ -1,0 +1,1 @@
+"""$connect: rate-limit the source IP and register the connection."""

@@ -1,0 +1,1 @@
+"""createSession: a speaker opens a session."""

@@ -1,0 +1,1 @@
+"""$default: answer unknown actions and malformed messages with a clear error."""

@@ -1,0 +1,1 @@
+"""$disconnect: best-effort cleanup of the connection and its membership."""

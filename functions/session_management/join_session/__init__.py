@@ -1,0 +1,1 @@
+"""joinSession: a listener joins a session in a target language."""

@@ -1,0 +1,1 @@
+"""listenerControl and leaveSession: switch language or leave."""

@@ -1,0 +1,85 @@
+"""Fixed-window rate limits as atomic DynamoDB counters that fail closed.
+
+One RateLimits row per (limit, subject, window): ``limitKey = <limit>#<subject>#<window start>``.
+A hit is one UpdateItem ``ADD count 1`` with the condition ``count < limit``, so concurrent
+Lambdas can never let more than ``limit`` requests through a window. Rows expire (TTL) a
+minute after their window. Any error other than the condition failing (throttling, timeouts,
+a missing table) denies the request with RATE_LIMIT_UNAVAILABLE: a limiter that cannot count
+must not wave everything through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError as AwsClientError
+from common.envelope import ClientError
+from common.observability import logger, metrics
+
+from session_management.sessions import is_condition_failure
+
+# Old windows are useless; keep their rows only briefly past the window.
+_EXPIRY_MARGIN_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A named limit: at most ``count`` hits per subject per ``window_seconds``."""
+
+    name: str
+    count: int
+    window_seconds: int
+
+
+class RateLimitExceeded(ClientError):
+    """The subject used up its window (RATE_LIMITED, HTTP 429)."""
+
+
+class RateLimitUnavailable(ClientError):
+    """The counter could not be updated; the request is denied (RATE_LIMIT_UNAVAILABLE, HTTP 503)."""
+
+
+class RateLimiter:
+    """Counts hits in the RateLimits table."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def hit(self, limit: Limit, subject: str, now: int) -> int:
+        """Count one hit for ``subject``; returns the count so far or raises a ``ClientError``."""
+        window_start = now - now % limit.window_seconds
+        retry_after = window_start + limit.window_seconds - now
+        key = f"{limit.name}#{subject}#{window_start}"
+        try:
+            response = self._table.update_item(
+                Key={"limitKey": key},
+                UpdateExpression="ADD #count :one SET expiresAt = :expires",
+                ConditionExpression="attribute_not_exists(#count) OR #count < :limit",
+                ExpressionAttributeNames={"#count": "count"},
+                ExpressionAttributeValues={":one": 1, ":limit": limit.count,
+                                           ":expires": window_start + limit.window_seconds + _EXPIRY_MARGIN_SECONDS},
+                ReturnValues="UPDATED_NEW",
+            )
+        except AwsClientError as error:
+            if is_condition_failure(error):
+                metrics.add_metric(name="RateLimitExceeded", unit="Count", value=1)
+                logger.info("rate limit exceeded", extra={"limit": limit.name, "retryAfterSeconds": retry_after})
+                raise RateLimitExceeded(
+                    "RATE_LIMITED", f"too many {limit.name} requests: at most {limit.count} per {_window_text(limit.window_seconds)}",
+                    status=429, limit=limit.name, retryAfterSeconds=retry_after) from None
+            raise _unavailable(limit, error) from None
+        except Exception as error:  # noqa: BLE001 - any fault denies: the limiter fails closed
+            raise _unavailable(limit, error) from None
+        return int(response.get("Attributes", {}).get("count", 1))
+
+
+def _unavailable(limit: Limit, error: Exception) -> RateLimitUnavailable:
+    metrics.add_metric(name="RateLimitUnavailable", unit="Count", value=1)
+    logger.warning("rate limiter unavailable; denying", extra={"limit": limit.name, "error": type(error).__name__})
+    return RateLimitUnavailable("RATE_LIMIT_UNAVAILABLE", "the request cannot be admitted right now; retry in a few seconds",
+                                status=503, limit=limit.name, retryAfterSeconds=5)
+
+
+def _window_text(seconds: int) -> str:
+    return {60: "minute", 3600: "hour"}.get(seconds, f"{seconds} s")

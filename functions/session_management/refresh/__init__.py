@@ -1,0 +1,1 @@
+"""refreshConnection: move a speaker or listener to a new connection without losing its place."""

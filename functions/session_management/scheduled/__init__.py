@@ -1,0 +1,1 @@
+"""Every minute: push status to speakers, remove stale connections, end abandoned sessions."""

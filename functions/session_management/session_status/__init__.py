@@ -1,0 +1,1 @@
+"""getSessionStatus: the state of the caller's session."""
