@@ -3,58 +3,31 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_aws as aws
 
 from components.shared.platform import Platform
+from components.shared.tables import TTL_ATTRIBUTE, create_table
 
 CONNECTIONS_BY_SESSION_INDEX = "BySessionLanguage"
-TTL_ATTRIBUTE = "expiresAt"
 
 
 class SessionTables:
     """Creates the three on-demand tables as children of `parent` (see docs/data-model.md)."""
 
     def __init__(self, name: str, platform: Platform, parent: pulumi.Resource) -> None:
-        child = pulumi.ResourceOptions(parent=parent)
-        ttl = {"attribute_name": TTL_ATTRIBUTE, "enabled": True}
-        self.sessions = aws.dynamodb.Table(
-            f"{name}-sessions",
-            name=platform.physical_name("sessions"),
-            billing_mode="PAY_PER_REQUEST",
-            hash_key="sessionId",
-            attributes=[{"name": "sessionId", "type": "S"}],
-            ttl=ttl,
-            point_in_time_recovery={"enabled": platform.config.session.pointInTimeRecovery},
-            server_side_encryption={"enabled": True},
-            opts=child,
-        )
-        self.connections = aws.dynamodb.Table(
-            f"{name}-connections",
-            name=platform.physical_name("connections"),
-            billing_mode="PAY_PER_REQUEST",
-            hash_key="connectionId",
-            attributes=[{"name": "connectionId", "type": "S"}, {"name": "sessionId", "type": "S"},
-                        {"name": "targetLanguage", "type": "S"}],
-            global_secondary_indexes=[{
+        self.sessions = create_table(f"{name}-sessions", platform.physical_name("sessions"), "sessionId", parent,
+                                     point_in_time_recovery=platform.config.session.pointInTimeRecovery)
+        self.connections = create_table(
+            f"{name}-connections", platform.physical_name("connections"), "connectionId", parent,
+            extra_attributes=("sessionId", "targetLanguage"),
+            indexes=[{
                 "name": CONNECTIONS_BY_SESSION_INDEX,
                 "hash_key": "sessionId",
                 "range_key": "targetLanguage",
-                # Speaker rows have no targetLanguage, so the index holds listeners only.
+                # Speaker rows have no targetLanguage, so the index holds listeners only; the
+                # sweep reads lastHeartbeatAt from it to find silent listeners.
                 "projection_type": "INCLUDE",
                 "non_key_attributes": [TTL_ATTRIBUTE, "role", "lastHeartbeatAt"],
             }],
-            ttl=ttl,
-            server_side_encryption={"enabled": True},
-            opts=child,
         )
-        self.rate_limits = aws.dynamodb.Table(
-            f"{name}-rate-limits",
-            name=platform.physical_name("rate-limits"),
-            billing_mode="PAY_PER_REQUEST",
-            hash_key="limitKey",
-            attributes=[{"name": "limitKey", "type": "S"}],
-            ttl=ttl,
-            server_side_encryption={"enabled": True},
-            opts=child,
-        )
+        self.rate_limits = create_table(f"{name}-rate-limits", platform.physical_name("rate-limits"), "limitKey", parent)
         self.connections_index_arn = self.connections.arn.apply(lambda arn: f"{arn}/index/{CONNECTIONS_BY_SESSION_INDEX}")

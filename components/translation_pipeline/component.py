@@ -15,6 +15,7 @@ from components.shared.alarms import AlarmSpec, create_alarm, create_ratio_alarm
 from components.shared.dashboard import create_dashboard, metric_widget
 from components.shared.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.shared.platform import Platform
+from components.shared.tables import create_table
 
 SERVICE = "translation-pipeline"
 # A segment older than this is no longer live speech; retrying it would only confuse listeners.
@@ -37,16 +38,8 @@ class TranslationPipeline(pulumi.ComponentResource):
         platform = args.platform
         cfg = platform.config.translation
         child = pulumi.ResourceOptions(parent=self)
-        self.cache = aws.dynamodb.Table(
-            f"{name}-cache",
-            name=platform.physical_name("translation-cache"),
-            billing_mode="PAY_PER_REQUEST",
-            hash_key="cacheKey",
-            attributes=[{"name": "cacheKey", "type": "S"}],
-            ttl={"attribute_name": "expiresAt", "enabled": True},
-            server_side_encryption={"enabled": True},
-            opts=child,
-        )
+        # Translations, and the ledger rows that make a redelivered segment broadcast once.
+        self.cache = create_table(f"{name}-cache", platform.physical_name("translation-cache"), "cacheKey", self)
         self.failures = aws.sqs.Queue(
             f"{name}-failures",
             name=platform.physical_name("translation-failures"),
