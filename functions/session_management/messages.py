@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from common import languages
 from common.envelope import ClientError
 
-from session_management import languages, session_ids
+from session_management import session_ids
 
 CREATE_SESSION = "createSession"
 JOIN_SESSION = "joinSession"
@@ -91,7 +92,7 @@ def _target_language(value: Any) -> str:
     code = languages.canonical_target_language(_string(value, "targetLanguage", MAX_LANGUAGE_LENGTH))
     if code is None:
         raise ClientError("UNSUPPORTED_LANGUAGE", f"targetLanguage {str(value)[:16]!r} is not supported",
-                          field="targetLanguage", supported=sorted(languages.TARGET_LANGUAGES))
+                          field="targetLanguage", supported=sorted(languages.LISTENER_LANGUAGES))
     return code
 
 

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from common.languages import same_language
 from common.observability import logger
 from emotion_dynamics.dynamics import Dynamics
 from emotion_dynamics.ssml import SsmlError, build_ssml
@@ -26,7 +27,6 @@ from emotion_dynamics.synthesis import PollySynthesizer, SynthesisError
 from . import telemetry as m
 from .broadcast import Broadcaster, BroadcastResult, ConnectionCleaner
 from .idempotency import SegmentLedger
-from .languages import same_language
 from .listeners import find_listeners, load_session
 from .messages import SegmentRef, audio_messages, caption_messages
 from .segment import Segment

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .languages import is_language_code
+from common.languages import is_language_code
 
 MAX_TEXT_CHARS = 20_000
 MAX_SESSION_ID_CHARS = 128

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from common.languages import joins_without_space, translate_code
 from common.observability import logger
 from common.tables import is_live
 
 from .backoff import backoff_delay
-from .languages import joins_without_space, translate_code
 
 MAX_TRANSLATE_BYTES = 10_000
 CACHE_KEY_PREFIX = "tr#"

@@ -1,10 +1,12 @@
 """Listener language -> Amazon Polly neural voice, checked against the voices Polly offers in the region.
 
-The table names preferred voices per language. On first use the container asks Polly
+The preferred voices per language come from the shared catalogue (``common.languages``), the
+same one session management validates listeners' languages against, so a language a listener
+may join always has voices here. On first use the container asks Polly
 (``DescribeVoices`` with ``Engine=neural``) which voices exist in its region, and picks, in
 order: the first preferred voice Polly offers for that language; ``DEFAULT_VOICE_ID`` if it
 speaks the language; any other neural voice that speaks it (a fallback voice); else none,
-and the language gets captions only. If ``DescribeVoices`` itself fails, the table's first
+and the language gets captions only. If ``DescribeVoices`` itself fails, the catalogue's first
 choice is trusted (Polly still rejects a wrong voice, and synthesis failure costs only audio).
 """
 
@@ -16,47 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from common.languages import LISTENER_LANGUAGES, ListenerLanguage, primary, translate_code
 from common.observability import logger
 
-from .languages import primary, translate_code
-
 ENGINE = "neural"
-
-
-@dataclass(frozen=True)
-class VoiceChoice:
-    """Preferred neural voices of one listener language, and Polly's code for it."""
-
-    polly_language: str
-    voices: tuple[str, ...]
-
-
-# Keyed by Amazon Translate code (what listeners choose). Preferred voices first.
-VOICE_TABLE: Mapping[str, VoiceChoice] = {
-    "en": VoiceChoice("en-US", ("Joanna", "Matthew", "Ruth", "Stephen")),
-    "es": VoiceChoice("es-ES", ("Lucia", "Sergio")),
-    "es-MX": VoiceChoice("es-MX", ("Mia", "Andres")),
-    "fr": VoiceChoice("fr-FR", ("Lea", "Remi")),
-    "fr-CA": VoiceChoice("fr-CA", ("Gabrielle", "Liam")),
-    "de": VoiceChoice("de-DE", ("Vicki", "Daniel")),
-    "it": VoiceChoice("it-IT", ("Bianca", "Adriano")),
-    "pt": VoiceChoice("pt-BR", ("Camila", "Vitoria", "Thiago")),
-    "pt-PT": VoiceChoice("pt-PT", ("Ines",)),
-    "ja": VoiceChoice("ja-JP", ("Takumi", "Kazuha", "Tomoko")),
-    "ko": VoiceChoice("ko-KR", ("Seoyeon",)),
-    "zh": VoiceChoice("cmn-CN", ("Zhiyu",)),
-    "ar": VoiceChoice("ar-AE", ("Hala", "Zayd")),
-    "hi": VoiceChoice("hi-IN", ("Kajal",)),
-    "nl": VoiceChoice("nl-NL", ("Laura",)),
-    "pl": VoiceChoice("pl-PL", ("Ola",)),
-    "sv": VoiceChoice("sv-SE", ("Elin",)),
-    "no": VoiceChoice("nb-NO", ("Ida",)),
-    "da": VoiceChoice("da-DK", ("Sofie",)),
-    "fi": VoiceChoice("fi-FI", ("Suvi",)),
-    "ca": VoiceChoice("ca-ES", ("Arlet",)),
-    "tr": VoiceChoice("tr-TR", ("Burcu",)),
-    "cs": VoiceChoice("cs-CZ", ("Jitka",)),
-}
 
 
 @dataclass(frozen=True)
@@ -102,7 +67,7 @@ def describe_neural_voices(polly: Any) -> dict[str, OfferedVoice]:
 class VoiceCatalog:
     """Resolves a listener language to a neural voice id, or None for captions only."""
 
-    def __init__(self, polly: Any = None, table: Mapping[str, VoiceChoice] = VOICE_TABLE,
+    def __init__(self, polly: Any = None, table: Mapping[str, ListenerLanguage] = LISTENER_LANGUAGES,
                  default_voice_id: str = "", offered: Mapping[str, OfferedVoice] | None = None) -> None:
         self._polly = polly
         self._table = table

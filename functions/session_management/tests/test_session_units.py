@@ -1,13 +1,13 @@
-"""Unit tests of the plain modules: session ids, languages, settings, message parsing."""
+"""Unit tests of the plain modules: session ids, settings, message parsing (the language catalogue itself: common/tests)."""
 
 from __future__ import annotations
 
-import botocore.session
 import pytest
 from common.envelope import ClientError
+from common.languages import LISTENER_LANGUAGES, TRANSCRIBE_STREAMING_LANGUAGES
 from common.settings import SettingsError
 
-from session_management import languages, session_ids
+from session_management import session_ids
 from session_management.messages import parse_message
 from session_management.settings import load_settings
 from session_management.wordlist import WORDS
@@ -34,29 +34,6 @@ def test_session_ids_are_human_friendly_unique_and_documented_entropy() -> None:
 ])
 def test_session_id_normalization(raw: str, expected: str | None) -> None:
     assert session_ids.normalize_session_id(raw) == expected
-
-
-def test_target_languages_have_polly_neural_voices() -> None:
-    polly = botocore.session.get_session().get_service_model("polly")
-    voices = set(polly.shape_for("VoiceId").enum)
-    polly_languages = set(polly.shape_for("LanguageCode").enum)
-    translate_codes = {"ar", "ca", "cs", "da", "de", "en", "es", "es-MX", "fi", "fr", "fr-CA", "hi", "it", "ja", "ko", "nl",
-                       "no", "pl", "pt", "pt-PT", "sv", "tr", "zh"}
-    assert set(languages.TARGET_LANGUAGES) == translate_codes
-    for target in languages.TARGET_LANGUAGES.values():
-        assert target.voice in voices and target.polly_language in polly_languages
-    assert languages.canonical_target_language("PT-pt") == "pt-PT"
-    assert languages.canonical_target_language("ru") is None  # Polly has no neural Russian voice
-
-
-def test_source_languages_are_transcribe_streaming_codes() -> None:
-    batch = set(botocore.session.get_session().get_service_model("transcribe").shape_for("LanguageCode").enum)
-    assert len(languages.TRANSCRIBE_STREAMING_LANGUAGES) == len(set(languages.TRANSCRIBE_STREAMING_LANGUAGES))
-    assert {"en-US", "es-US", "de-DE", "ja-JP", "zh-CN"} <= set(languages.TRANSCRIBE_STREAMING_LANGUAGES)
-    # Streaming-only spellings aside, every code is one Transcribe knows.
-    assert set(languages.TRANSCRIBE_STREAMING_LANGUAGES) - batch <= {"es-MX", "et-ET", "fa-AF", "ht-HT", "jv-ID", "km-KH",
-                                                                     "my-MM", "ne-NP", "sq-AL", "am-ET"}
-    assert languages.canonical_source_language("EN-us") == "en-US"
 
 
 def test_settings_defaults_and_validation() -> None:
@@ -95,6 +72,20 @@ def test_parse_errors_name_the_field(body: str, code: str, field: str) -> None:
     with pytest.raises(ClientError) as caught:
         parse_message(body, (action,))
     assert caught.value.code == code and caught.value.details["field"] == field
+
+
+def test_languages_are_validated_against_the_common_catalogue() -> None:
+    msg = parse_message('{"action":"createSession","sourceLanguage":"EN-us"}', ("createSession",))
+    assert msg.source_language == "en-US"
+    msg = parse_message('{"action":"listenerControl","command":"switchLanguage","targetLanguage":"PT-pt"}', ("listenerControl",))
+    assert msg.target_language == "pt-PT"
+    with pytest.raises(ClientError) as caught:
+        parse_message('{"action":"joinSession","sessionId":"abacus-abdomen-0042","targetLanguage":"ru"}', ("joinSession",))
+    # Polly has no neural Russian voice, so listeners cannot choose it; the reply lists what they can.
+    assert caught.value.code == "UNSUPPORTED_LANGUAGE" and caught.value.details["supported"] == sorted(LISTENER_LANGUAGES)
+    with pytest.raises(ClientError) as caught:
+        parse_message('{"action":"createSession","sourceLanguage":"xx-YY"}', ("createSession",))
+    assert caught.value.details["supported"] == list(TRANSCRIBE_STREAMING_LANGUAGES)
 
 
 def test_deeply_nested_json_is_refused_not_crashed() -> None:

@@ -6,9 +6,9 @@ import base64
 import json
 
 import pytest
+from common.languages import joins_without_space, same_language, translate_code
 from common.settings import SettingsError
 
-from translation_pipeline.languages import joins_without_space, same_language, translate_code
 from translation_pipeline.messages import FRAME_BUDGET_BYTES, SegmentRef, audio_messages, caption_messages, split_text_to_budget
 from translation_pipeline.segment import InvalidSegment, Segment
 from translation_pipeline.settings import TranslationSettings

@@ -1,12 +1,13 @@
-"""The voice table against what Polly offers: botocore Stubber feeding the recorded DescribeVoices pages."""
+"""The language catalogue's voices against what Polly offers: botocore Stubber feeding the recorded DescribeVoices pages."""
 
 from __future__ import annotations
 
 import pytest
 from botocore.stub import Stubber
+from common.languages import LISTENER_LANGUAGES
 
 from translation_pipeline.tests.fakes import recorded_describe_voices
-from translation_pipeline.voices import VOICE_TABLE, VoiceCatalog, describe_neural_voices
+from translation_pipeline.voices import VoiceCatalog, describe_neural_voices
 
 EXPECTED_REQUEST = {"Engine": "neural", "IncludeAdditionalLanguageCodes": True}
 
@@ -25,12 +26,12 @@ def _stub_pages(stubber):
     stubber.add_response("describe_voices", second, {**EXPECTED_REQUEST, "NextToken": first["NextToken"]})
 
 
-def test_translation_every_table_voice_is_offered_as_neural(polly):
+def test_translation_every_catalogue_voice_is_offered_as_neural(polly):
     client, stubber = polly
     _stub_pages(stubber)
     offered = describe_neural_voices(client)
     stubber.assert_no_pending_responses()
-    for language, choice in VOICE_TABLE.items():
+    for language, choice in LISTENER_LANGUAGES.items():
         for voice in choice.voices:
             assert voice in offered, f"{language}: {voice} is not a neural voice Polly offers"
             assert offered[voice].speaks(choice.polly_language), f"{language}: {voice} does not speak {choice.polly_language}"
@@ -85,11 +86,3 @@ def test_translation_describe_failure_trusts_table(polly):
     assert catalog.voice_for("fr") == "Lea"
     assert catalog.voice_for("ru") is None
 
-
-def test_translation_voice_table_covers_every_listener_language():
-    """Every target language session management lets a listener choose has a voice here, the same default."""
-    languages = pytest.importorskip("session_management.languages")
-    for code, target in languages.TARGET_LANGUAGES.items():
-        assert code in VOICE_TABLE, code
-        assert VOICE_TABLE[code].polly_language == target.polly_language, code
-        assert VOICE_TABLE[code].voices[0] == target.voice, code
