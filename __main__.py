@@ -4,6 +4,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alerting import Alerting, AlertingArgs
+from components.audio_transcription import AudioTranscription, AudioTranscriptionArgs
 from components.config import load_stack_config
 from components.emotion_dynamics import EmotionDynamics, EmotionDynamicsArgs
 from components.layers import LambdaLayers, LambdaLayersArgs
@@ -24,6 +25,9 @@ platform = Platform(config=config, region=region, account_id=account_id, alarm_t
 sessions = SessionManagement("session", SessionManagementArgs(platform=platform))
 emotion = EmotionDynamics("emotion", EmotionDynamicsArgs(platform=platform))
 translation = TranslationPipeline("translation", TranslationPipelineArgs(platform=platform, sessions=sessions))
+audio = AudioTranscription("audio", AudioTranscriptionArgs(
+    platform=platform, sessions=sessions,
+    translation_function_name=translation.function_name, translation_function_arn=translation.function.arn))
 
 pulumi.export("alarm_topic_arn", alerting.topic_arn)
 pulumi.export("websocket_url", sessions.websocket.url)
@@ -34,3 +38,5 @@ pulumi.export("sessions_table", sessions.tables.sessions.name)
 pulumi.export("connections_table", sessions.tables.connections.name)
 pulumi.export("emotion_function", emotion.function.function_name)
 pulumi.export("translation_function", translation.function_name)
+pulumi.export("audio_chunks_table", audio.chunks.name)
+pulumi.export("partial_results_flag_parameter", audio.feature_flag.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -97,7 +98,7 @@ def test_physical_names_carry_the_stack_and_never_collide(deployments, construct
         names = [(r.type, r.physical_name) for r in deployment.resources
                  if r.physical_name and r.type not in NAMES_SCOPED_TO_A_PARENT]
         for _, name in names:
-            assert f"-{deployment.stack}" in name, f"{name} lacks the stack name"
+            assert re.search(rf"(^|[-/]){deployment.stack}($|[-/.])", name), f"{name} lacks the stack name"
         assert len(names) == len(set(names)), f"two resources of one type share a name in {stack}"
         names_by_stack[stack] = {name for _, name in names}
     for kind in ("main", "probe"):
