@@ -1,0 +1,1 @@
+"""The ``sendAudio`` route handler (the audio processor)."""

@@ -1,0 +1,1 @@
+"""The per-session stream worker: lease, Transcribe stream, handover."""
