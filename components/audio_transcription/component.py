@@ -106,6 +106,10 @@ class AudioTranscription(pulumi.ComponentResource):
                 "FEATURE_FLAG_PARAMETER": self.feature_flag.name,
             },
         ), opts=child)
+        # A worker never raises (it releases its lease instead); a retried invocation would only find
+        # its lease taken, so async retries are off.
+        aws.lambda_.FunctionEventInvokeConfig(f"{name}-worker-async", function_name=self.stream_worker.function_name,
+                                              maximum_retry_attempts=0, opts=child)
         add_route(f"{name}-send-audio", sessions.api, "sendAudio", self.audio_processor, self)
         self.alarms = self._alarms(name, platform)
         self.dashboard = create_dashboard(f"{name}-dashboard", platform.physical_name("audio-transcription"),
@@ -114,7 +118,7 @@ class AudioTranscription(pulumi.ComponentResource):
 
     def _processor_statements(self, sessions: SessionManagement, worker_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
         return [
-            *sessions.table_statements(),
+            *sessions.table_access(sessions=("GetItem", "UpdateItem"), rate_limits=("UpdateItem",)),
             {"Effect": "Allow", "Action": ["dynamodb:PutItem"], "Resource": [self.chunks.arn]},
             {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [worker_arn]},
             sessions.api.manage_connections_statement(),
@@ -123,7 +127,7 @@ class AudioTranscription(pulumi.ComponentResource):
     def _worker_statements(self, sessions: SessionManagement, worker_arn: pulumi.Input[str],
                            translation_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
         return [
-            *sessions.table_statements(),
+            *sessions.table_access(sessions=("GetItem", "UpdateItem")),
             {"Effect": "Allow", "Action": ["dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
              "Resource": [self.chunks.arn]},
             # StartStreamTranscription has no resource-level permissions.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -80,7 +81,10 @@ class SessionManagement(pulumi.ComponentResource):
             "RATE_HEARTBEATS_PER_MINUTE": str(cfg.rate_limits.heartbeatsPerMinute),
             "ALLOW_ANONYMOUS_LISTENERS": str(cfg.session.allowAnonymousListeners).lower(),
         })
-        statements = [*self.table_statements(), self.api.manage_connections_statement()]
+        read_write = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+        statements = [*self.table_access(sessions=read_write, connections=read_write, rate_limits=read_write,
+                                         query_listeners=True),
+                      self.api.manage_connections_statement()]
 
         self.authorizer_function = LambdaFunction(f"{name}-authorizer", LambdaFunctionArgs(
             platform=platform, service=SERVICE, code_bundle=CODE_BUNDLE,
@@ -154,17 +158,16 @@ class SessionManagement(pulumi.ComponentResource):
             "RATE_LIMITS_TABLE": self.tables.rate_limits.name,
         }
 
-    def table_statements(self, write: bool = True) -> list[dict[str, Any]]:
-        """IAM statements on the session tables and the listeners index; read-only when `write` is False."""
-        actions = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"]
-        if write:
-            actions += ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-        return [{
-            "Effect": "Allow",
-            "Action": actions,
-            "Resource": [self.tables.sessions.arn, self.tables.connections.arn, self.tables.rate_limits.arn,
-                         self.tables.connections_index_arn],
-        }]
+    def table_access(self, sessions: Sequence[str] = (), connections: Sequence[str] = (),
+                     rate_limits: Sequence[str] = (), query_listeners: bool = False) -> list[dict[str, Any]]:
+        """Least-privilege statements for another component: the named DynamoDB actions per table."""
+        grants = [(self.tables.sessions.arn, sessions), (self.tables.connections.arn, connections),
+                  (self.tables.rate_limits.arn, rate_limits)]
+        statements = [{"Effect": "Allow", "Action": [f"dynamodb:{action}" for action in actions], "Resource": [arn]}
+                      for arn, actions in grants if actions]
+        if query_listeners:
+            statements.append({"Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": [self.tables.connections_index_arn]})
+        return statements
 
     def _schedule(self, name: str, platform: Platform, statements: list[dict[str, Any]],
                   environment: dict[str, pulumi.Input[str]]) -> LambdaFunction:

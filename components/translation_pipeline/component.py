@@ -55,7 +55,9 @@ class TranslationPipeline(pulumi.ComponentResource):
             {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
                                            "dynamodb:UpdateItem"],
              "Resource": [self.cache.arn]},
-            *args.sessions.table_statements(),
+            # Session state, listeners by language, and removal of Gone connections.
+            *args.sessions.table_access(sessions=("GetItem", "UpdateItem"), connections=("DeleteItem",),
+                                        query_listeners=True),
             args.sessions.api.manage_connections_statement(),
             {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.failures.arn]},
         ]

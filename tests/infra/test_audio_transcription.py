@@ -45,6 +45,9 @@ def test_worker_and_route_handler_limits(deployments, stack):
     processor = function_named(deployment, "-audio-audio-processor")
     assert worker.inputs["timeout"] == 900 and processor.inputs["timeout"] <= 29
     assert processor.inputs["memorySize"] == 512
+    [retries] = deployment.find(lambda r: r.type == "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+                                and r.name.startswith("audio-"))
+    assert retries.inputs["maximumRetryAttempts"] == 0
     routes = {r.inputs["routeKey"] for r in deployment.of_type("aws:apigatewayv2/route:Route")}
     assert "sendAudio" in routes
 

@@ -30,7 +30,8 @@ def test_processor_has_cache_reserved_concurrency_and_failure_destination(deploy
     variables = function.inputs["environment"]["variables"]
     assert variables["TRANSLATION_CACHE_TABLE"] == f"speech-translation-{stack}-translation-cache"
     assert variables["WEBSOCKET_ENDPOINT"].startswith("https://") and variables["WEBSOCKET_ENDPOINT"].endswith("/live")
-    [invoke_config] = deployment.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    [invoke_config] = deployment.find(lambda r: r.type == "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+                                      and r.name.startswith("translation-"))
     assert invoke_config.inputs["destinationConfig"]["onFailure"]["destination"].endswith(f"{stack}-translation-failures")
 
 
