@@ -37,7 +37,6 @@ from botocore.validate import ParamValidator
 from cryptography.hazmat.primitives.asymmetric import rsa
 from translation_pipeline.tests.fakes import FakePolly, FakeTranslate
 
-from tests.integration.speech import SpeechTrack
 from tests.integration.transcripts import TranscriptScript
 
 _MODELS = botocore.session.get_session()
@@ -57,15 +56,31 @@ def gone(operation: str) -> ClientError:
                         "ResponseMetadata": {"HTTPStatusCode": 410}}, operation)
 
 
-class SimClock:
-    """Epoch seconds that move only when the test moves them."""
+class SimulationStalled(BaseException):
+    """Simulated time stopped moving: some code waits for time to pass without ever sleeping.
 
-    def __init__(self, start: float) -> None:
+    A BaseException so that the functions' ``except Exception`` handlers cannot swallow it."""
+
+
+class SimClock:
+    """Epoch seconds that move only when the test moves them.
+
+    Code that busy-waits for time to pass (reads the clock in a loop without sleeping) would
+    spin forever on a clock like this; with ``watch`` on, the clock raises ``SimulationStalled``
+    once it has stood still for ``stall_limit`` real seconds, so such a loop fails the test
+    instead of hanging it."""
+
+    def __init__(self, start: float, stall_limit: float = 30.0) -> None:
         self.start = float(start)
         self.now = float(start)
+        self.stall_limit = stall_limit
+        self.watch = False
+        self._moved_at = time.monotonic()
         self._lock = threading.Lock()
 
     def __call__(self) -> float:
+        if self.watch and time.monotonic() - self._moved_at > self.stall_limit:
+            raise SimulationStalled(f"simulated time stood still at +{self.elapsed:.2f} s for {self.stall_limit:.0f} real seconds")
         return self.now
 
     def set(self, when: float) -> None:
@@ -73,6 +88,7 @@ class SimClock:
         with self._lock:
             if when > self.now:
                 self.now = when
+                self._moved_at = time.monotonic()
 
     @property
     def elapsed(self) -> float:
@@ -354,8 +370,8 @@ class FakeTranscribeStreamingClient:
         self.region = region
 
     @classmethod
-    def install(cls, track: SpeechTrack, script: TranscriptScript) -> None:
-        """Answer with ``script`` for audio of ``track`` (fresh stream records)."""
+    def install(cls, script: TranscriptScript) -> None:
+        """Answer with ``script`` (fresh stream records)."""
         cls.script = script
         cls.streams = []
 

@@ -81,6 +81,10 @@ class LambdaContext:
         return max(0, int((self._deadline - self._clock()) * 1000))
 
 
+class ScenarioFailed(BaseException):
+    """A scheduled action failed (a BaseException, so no function's error handling swallows it)."""
+
+
 @dataclass(order=True)
 class _Action:
     at: float
@@ -112,7 +116,11 @@ class Timeline:
         action = heapq.heappop(self._heap)
         self._clock.set(action.at)
         self.played.append((self._clock(), action.label))
-        action.run()
+        try:
+            action.run()
+        except Exception as error:
+            # Actions often run inside a stream worker's sleep, whose `except Exception` would swallow this.
+            raise ScenarioFailed(f"{action.label!r} at +{self._clock.elapsed:.2f} s failed: {error!r}") from error
         self.after_each()
 
     def play_until(self, when: float) -> None:
@@ -169,7 +177,6 @@ class System:
         self.sweeps: list[dict[str, Any]] = []
         self._ids = random.Random(4821)
         self._server: ThreadedMotoServer | None = None
-        self._worker_running = False
         self._delivering = False
 
     def _function_by_handler(self, handler: str) -> str:
@@ -305,7 +312,7 @@ class System:
             deps, lambda_client=self.invocations, replier=Replier(self.gateway), clock=self.clock))
         # Transcribe at the SDK boundary: the worker's own AmazonTranscribeStreamFactory opens the streams.
         self.monkeypatch.setattr(amazon_transcribe.client, "TranscribeStreamingClient", FakeTranscribeStreamingClient)
-        FakeTranscribeStreamingClient.install(self.track, TranscriptScript(self.track))
+        FakeTranscribeStreamingClient.install(TranscriptScript(self.track))
         self.transcribe = FakeTranscribeStreamingClient
         with self.running_as(self.worker_fn):
             settings = StreamWorkerSettings.from_env()
@@ -359,15 +366,18 @@ class System:
 
     def run(self, until: float) -> None:
         """Play the timeline to ``until``, running queued stream workers (one at a time) as they come."""
+        self.clock.watch = True
+        try:
+            self._run(until)
+        finally:
+            self.clock.watch = False
+
+    def _run(self, until: float) -> None:
         while True:
             self.deliver_segments()
             worker = self.invocations.take(self.worker_fn)
             if worker is not None:
-                self._worker_running = True
-                try:
-                    self.worker_results.append(self.invoke(self.worker_fn, worker.payload))
-                finally:
-                    self._worker_running = False
+                self.worker_results.append(self.invoke(self.worker_fn, worker.payload))
                 continue
             due = self.timeline.next_time()
             if due is None or due > until:

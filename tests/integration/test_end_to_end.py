@@ -38,8 +38,8 @@ import pytest
 from translation_pipeline.tests.fakes import assert_no_placeholder
 
 from tests.integration.fakes import RecordingTranslate
-from tests.integration.speech import CHUNK_SECONDS, build_track, espeak_available
-from tests.integration.stack import StackView
+from tests.integration.speech import CHUNK_SECONDS, SpeechTrack, build_track, espeak_available
+from tests.integration.stack import StackView, create_table_request
 from tests.integration.system import System
 from tests.integration.transcripts import TranscriptScript
 
@@ -58,6 +58,8 @@ STALE_AFTER = 1  # the stale listener's socket dies 1.8 s after this sentence en
 LISTENERS = [("es-1", "es", "203.0.113.11"), ("es-2", "es", "203.0.113.12"),
              ("fr", "fr", "198.51.100.21"), ("de", "de", "192.0.2.31")]
 STALE = "es-2"
+# Functions that record no metric in an invocation make Powertools warn; that is not this test's concern.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 SPEECH_START = 5.0
 HEARTBEAT_EVERY = 60.0
 SWEEP_OFFSET = 15.0
@@ -92,7 +94,8 @@ class Run:
         return [d.payload for d in self.system.deliveries if not d.session_paused]
 
 
-def _schedule(system: System, track) -> Run:
+def _schedule(system: System, track: SpeechTrack) -> Run:
+    """Put the whole story on the system's timeline."""
     t0 = system.clock()
     speech = t0 + SPEECH_START
     phrases = track.phrases
@@ -155,8 +158,11 @@ def _schedule(system: System, track) -> Run:
 
     tl.at(stale_at - 0.01, "checkpoint before stale", before_stale)
     tl.at(stale_at, f"{STALE} goes stale", go_stale)
-    tl.at(pause_at + 1.0, "checkpoint paused", lambda: run.checkpoints.__setitem__(
-        "paused", bool(system.session_row(run.session_id).get("paused"))))
+
+    def while_paused() -> None:
+        run.checkpoints["paused"] = bool(system.session_row(run.session_id).get("paused"))
+
+    tl.at(pause_at + 1.0, "checkpoint paused", while_paused)
 
     def after_resume() -> None:
         run.checkpoints["after resume"] = {"listenerCount": int(system.session_row(run.session_id)["listenerCount"]),
@@ -237,9 +243,19 @@ def test_system_is_built_from_the_stack(run: Run):
     tables = {t["name"] for t in system.stack.tables()}
     assert {"speech-translation-dev-sessions", "speech-translation-dev-connections", "speech-translation-dev-rate-limits",
             "speech-translation-dev-translation-cache", "speech-translation-dev-audio-chunks"} <= tables
-    described = system.session.client("dynamodb").describe_table(TableName="speech-translation-dev-connections")["Table"]
-    [index] = described["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == system.function_environment(system.translation_fn)["CONNECTIONS_BY_SESSION_INDEX"]
+    dynamodb = system.session.client("dynamodb")
+    for spec in system.stack.tables():
+        # moto holds each table with exactly the schema the stack declares.
+        wanted = create_table_request(spec)
+        table = dynamodb.describe_table(TableName=spec["name"])["Table"]
+        assert table["KeySchema"] == wanted["KeySchema"]
+        assert sorted(map(str, table["AttributeDefinitions"])) == sorted(map(str, wanted["AttributeDefinitions"]))
+        assert [(i["IndexName"], i["KeySchema"], i["Projection"]) for i in table.get("GlobalSecondaryIndexes", [])] == [
+            (i["IndexName"], i["KeySchema"], i["Projection"]) for i in wanted.get("GlobalSecondaryIndexes", [])]
+        ttl = dynamodb.describe_time_to_live(TableName=spec["name"])["TimeToLiveDescription"]
+        assert ttl.get("AttributeName") == spec["ttl"]["attributeName"] == "expiresAt"
+    index = system.function_environment(system.translation_fn)["CONNECTIONS_BY_SESSION_INDEX"]
+    assert index in {i["name"] for t in system.stack.tables() for i in t.get("globalSecondaryIndexes") or []}
     # The worker invoked exactly the functions the stack created, by the names the stack gave them.
     invoked = {i.function_name for i in system.invocations.history}
     assert invoked == {system.worker_fn, system.translation_fn}
@@ -284,6 +300,8 @@ def test_every_accepted_chunk_reaches_transcribe_once_in_order(run: Run):
     accepted = [chunk for _, chunk, ok in run.sent if ok]
     assert fed == accepted
     assert len(streams) >= 2, "the stream idles out during the pause and a new one opens on resume"
+    # One worker held the session throughout (the lease outlived the pause) and stopped after the silence timeout.
+    assert [(w["outcome"], w["fed_chunks"]) for w in run.system.worker_results] == [("silence", len(accepted))]
 
 
 def test_paused_interval_sends_nothing(run: Run):
@@ -417,8 +435,10 @@ def test_moto_received_exactly_what_was_delivered(run: Run):
 
 
 def test_fast_and_deterministic(run: Run):
-    """No real-time pacing: minutes of simulated session in well under a minute."""
-    assert run.system.clock.elapsed >= 320
-    assert run.wall_seconds < 60, f"the end-to-end run took {run.wall_seconds:.1f} s"
+    """No real-time pacing anywhere: minutes of simulated session take a fraction of that in wall time."""
+    simulated = run.system.clock.elapsed
+    assert simulated >= 320
+    # Real-time pacing of the 30+ s of speech alone would take longer than this; typically ~30 s.
+    assert run.wall_seconds < simulated / 3, f"{simulated:.0f} s of session took {run.wall_seconds:.1f} s"
     if not espeak_available():
         assert run.system.track.source == "synthetic"
