@@ -30,6 +30,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "functions"), str(Path
 for _name, _value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}.items():
     os.environ.setdefault(_name, _value)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+# One INFO line per segment would bury the figures.
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402

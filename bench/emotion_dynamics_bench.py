@@ -9,7 +9,7 @@ missing) it prints:
   timed inside the process and as the whole process (goal < 0.5 s), and the same for the
   Lambda handler module (which adds aws-lambda-powertools);
 * the installed size of the hot path's dependencies (numpy + soundfile) and of
-  ``build/layers/audio`` when it has been built;
+  the built layer zips (audio and common) the function deploys with;
 * the same figures for the original design's detector (``librosa.feature.rms`` +
   ``librosa.onset.onset_detect``, onsets counted as words), including a cold start with an
   empty numba cache, which is what a Lambda container gets.
@@ -32,6 +32,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -164,11 +165,6 @@ def closure(name: str, seen: set[str] | None = None) -> set[str]:
     return seen
 
 
-def dir_size(path: Path) -> int:
-    """Bytes of every file under ``path``."""
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
 def mb(n: int) -> str:
     return f"{n / 1e6:7.1f} MB"
 
@@ -206,11 +202,15 @@ def main() -> int:
         hot = {name: dist_size(name) for name in ("numpy", "soundfile")}
         print(f"  hot-path dependencies installed: {mb(sum(hot.values()))} "
               f"({', '.join(f'{k} {v / 1e6:.1f} MB' for k, v in hot.items())})")
-        layer = ROOT / "build" / "layers" / "audio"
-        if layer.is_dir():
-            print(f"  build/layers/audio: {mb(dir_size(layer))} unzipped")
-        else:
-            print("  build/layers/audio: not built")
+        for layer in ("audio", "common"):
+            built = ROOT / "build" / "layers" / f"{layer}.zip"
+            if built.is_file():
+                with zipfile.ZipFile(built) as archive:
+                    unzipped = sum(info.file_size for info in archive.infolist())
+                print(f"  layer {layer} (python scripts/build_artifacts.py): {mb(unzipped)} unzipped, "
+                      f"{mb(built.stat().st_size)} zipped")
+            else:
+                print(f"  layer {layer}: not built (python scripts/build_artifacts.py)")
 
         if args.skip_librosa:
             return 0
