@@ -97,6 +97,18 @@ class Deployment:
         """Resources matching a predicate."""
         return [r for r in self.resources if predicate(r)]
 
+    def function(self, name_suffix: str) -> RegisteredResource:
+        """The one Lambda function whose physical name ends with `name_suffix`."""
+        matches = self.find(lambda r: r.type == "aws:lambda/function:Function" and r.inputs["name"].endswith(name_suffix))
+        assert len(matches) == 1, f"{len(matches)} functions end with {name_suffix!r}"
+        return matches[0]
+
+    def policy_statements(self, function: RegisteredResource) -> list[dict[str, Any]]:
+        """The IAM statements of a function's inline role policy."""
+        [policy] = self.find(lambda r: r.type == "aws:iam/rolePolicy:RolePolicy"
+                             and r.inputs["name"] == f"{function.inputs['name']}-inline")
+        return json.loads(policy.inputs["policy"])["Statement"]
+
 
 _ARN_SERVICE = {
     "lambda": "lambda", "iam": "iam", "sns": "sns", "sqs": "sqs", "dynamodb": "dynamodb", "cloudwatch": "cloudwatch",

@@ -13,7 +13,7 @@ from components.config import TranscriptionConfig
 from components.emotion_dynamics.component import emotion_environment
 from components.session_management import SessionManagement
 from components.shared.alarms import AlarmSpec, create_alarm
-from components.shared.dashboard import create_dashboard, metric_widget
+from components.shared.dashboard import create_dashboard, metric_widget, service_metrics
 from components.shared.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.shared.platform import Platform
 from components.shared.tables import create_table
@@ -164,7 +164,7 @@ class AudioTranscription(pulumi.ComponentResource):
 
     def _widgets(self, platform: Platform) -> list[Any]:
         def metric(*names: str) -> list[list[str]]:
-            return [[platform.metrics_namespace, metric_name, "service", SERVICE] for metric_name in names]
+            return service_metrics(platform.metrics_namespace, SERVICE, *names)
 
         return [
             metric_widget("Latency p95 (ms)", metric("PartialResultProcessingLatency", "AudioProcessingLatency",

@@ -10,7 +10,7 @@ import pulumi_aws as aws
 
 from components.config import EmotionConfig
 from components.shared.alarms import AlarmSpec, create_alarm
-from components.shared.dashboard import create_dashboard, metric_widget
+from components.shared.dashboard import create_dashboard, metric_widget, service_metrics
 from components.shared.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.shared.platform import Platform
 
@@ -74,10 +74,10 @@ class EmotionDynamics(pulumi.ComponentResource):
         ), opts=pulumi.ResourceOptions(parent=self))
         self.alarms = self._alarms(name, platform)
         self.dashboard = create_dashboard(f"{name}-dashboard", platform.physical_name("emotion-dynamics"), [
-            metric_widget("Latency p95 (ms)", [[platform.metrics_namespace, metric, "service", SERVICE]
-                                               for metric in LATENCY_METRICS], region=platform.region, stat="p95"),
-            metric_widget("Errors and fallbacks", [[platform.metrics_namespace, metric, "service", SERVICE]
-                                                   for metric in ("ErrorCount", "FallbackCount")], region=platform.region),
+            metric_widget("Latency p95 (ms)", service_metrics(platform.metrics_namespace, SERVICE, *LATENCY_METRICS),
+                          region=platform.region, stat="p95"),
+            metric_widget("Errors and fallbacks", service_metrics(platform.metrics_namespace, SERVICE, "ErrorCount", "FallbackCount"),
+                          region=platform.region),
             *self.function.widgets,
         ], self)
         self.register_outputs({"function_name": self.function.function_name})

@@ -13,7 +13,7 @@ from components.session_management.api import WebSocketApi
 from components.session_management.identity import SpeakerIdentity
 from components.session_management.tables import CONNECTIONS_BY_SESSION_INDEX, SessionTables
 from components.shared.alarms import AlarmSpec, create_alarm
-from components.shared.dashboard import create_dashboard, metric_widget
+from components.shared.dashboard import create_dashboard, metric_widget, service_metrics
 from components.shared.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.shared.platform import Platform
 from components.shared.websocket import add_route
@@ -133,12 +133,11 @@ class SessionManagement(pulumi.ComponentResource):
         self.alarms = self._alarms(name, platform)
         functions = [self.authorizer_function, *self.handlers.values(), self.scheduled]
         self.dashboard = create_dashboard(f"{name}-dashboard", platform.physical_name("sessions"), [
-            metric_widget("Sessions and connections", [
-                [platform.metrics_namespace, metric, "service", SERVICE]
-                for metric in ("SessionsCreated", "ListenersJoined", "ConnectionErrors", "RateLimitExceeded")
-            ], region=platform.region),
-            metric_widget("Session creation latency p95 (ms)", [
-                [platform.metrics_namespace, "SessionCreationLatency", "service", SERVICE]], region=platform.region, stat="p95"),
+            metric_widget("Sessions and connections", service_metrics(
+                platform.metrics_namespace, SERVICE, "SessionsCreated", "ListenersJoined", "ConnectionErrors", "RateLimitExceeded"),
+                region=platform.region),
+            metric_widget("Session creation latency p95 (ms)", service_metrics(
+                platform.metrics_namespace, SERVICE, "SessionCreationLatency"), region=platform.region, stat="p95"),
             *[widget for function in functions for widget in function.widgets],
         ], self)
         self.register_outputs({

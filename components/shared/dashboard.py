@@ -25,6 +25,11 @@ def metric_widget(title: str, metrics: Sequence[Sequence[Any]], region: str, sta
     }
 
 
+def service_metrics(namespace: str, service: str, *names: str) -> list[list[str]]:
+    """Widget metric rows of a component's EMF metrics (dimension `service`, as Powertools publishes them)."""
+    return [[namespace, name, "service", service] for name in names]
+
+
 def create_dashboard(resource_name: str, dashboard_name: str, widgets: Sequence[pulumi.Input[Widget]],
                      parent: pulumi.Resource) -> aws.cloudwatch.Dashboard:
     """Lay the widgets out two per row and create the dashboard as a child of `parent`."""

@@ -12,7 +12,7 @@ from components.emotion_dynamics import polly_statement
 from components.emotion_dynamics.component import emotion_environment
 from components.session_management import SessionManagement
 from components.shared.alarms import AlarmSpec, create_alarm, create_ratio_alarm
-from components.shared.dashboard import create_dashboard, metric_widget
+from components.shared.dashboard import create_dashboard, metric_widget, service_metrics
 from components.shared.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.shared.platform import Platform
 from components.shared.tables import create_table
@@ -90,7 +90,7 @@ class TranslationPipeline(pulumi.ComponentResource):
         self.alarms = self._alarms(name, platform)
 
         def metric(*names: str) -> list[list[str]]:
-            return [[platform.metrics_namespace, metric_name, "service", SERVICE] for metric_name in names]
+            return service_metrics(platform.metrics_namespace, SERVICE, *names)
 
         self.dashboard = create_dashboard(f"{name}-dashboard", platform.physical_name("translation"), [
             metric_widget("Segment emitted to last listener posted, p95 (ms)",

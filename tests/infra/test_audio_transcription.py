@@ -11,20 +11,9 @@ from tests.harness import STACKS
 FUNCTION = "aws:lambda/function:Function"
 
 
-def function_named(deployment, suffix):
-    [function] = deployment.find(lambda r: r.type == FUNCTION and r.inputs["name"].endswith(suffix))
-    return function
-
-
-def statements_of(deployment, function):
-    [policy] = deployment.find(lambda r: r.type == "aws:iam/rolePolicy:RolePolicy"
-                               and r.inputs["name"] == f"{function.inputs['name']}-inline")
-    return json.loads(policy.inputs["policy"])["Statement"]
-
-
 @pytest.mark.parametrize("stack", STACKS)
 def test_partial_results_settings_reach_the_worker(deployments, stack):
-    variables = function_named(deployments[stack], "-audio-stream-worker").inputs["environment"]["variables"]
+    variables = deployments[stack].function("-audio-stream-worker").inputs["environment"]["variables"]
     expected = {"dev": ("0.8", "7.0", "10"), "staging": ("0.85", "5.0", "5"), "prod": ("0.85", "5.0", "5")}[stack]
     assert (variables["MIN_STABILITY_THRESHOLD"], variables["MAX_BUFFER_TIMEOUT"], variables["MAX_RATE_PER_SECOND"]) == expected
     assert (variables["PAUSE_THRESHOLD"], variables["ORPHAN_TIMEOUT"], variables["DEDUP_CACHE_TTL"]) == ("2.0", "15.0", "10")
@@ -32,7 +21,7 @@ def test_partial_results_settings_reach_the_worker(deployments, stack):
 
 
 def test_config_set_reaches_the_processor_and_the_flag(tuned):
-    variables = function_named(tuned, "-audio-stream-worker").inputs["environment"]["variables"]
+    variables = tuned.function("-audio-stream-worker").inputs["environment"]["variables"]
     assert variables["MIN_STABILITY_THRESHOLD"] == "0.9"
     [flag] = tuned.of_type("aws:ssm/parameter:Parameter")
     assert json.loads(flag.inputs["insecureValue"]) == {"partialResultsEnabled": False}
@@ -41,8 +30,8 @@ def test_config_set_reaches_the_processor_and_the_flag(tuned):
 @pytest.mark.parametrize("stack", STACKS)
 def test_worker_and_route_handler_limits(deployments, stack):
     deployment = deployments[stack]
-    worker = function_named(deployment, "-audio-stream-worker")
-    processor = function_named(deployment, "-audio-audio-processor")
+    worker = deployment.function("-audio-stream-worker")
+    processor = deployment.function("-audio-audio-processor")
     assert worker.inputs["timeout"] == 900 and processor.inputs["timeout"] <= 29
     assert processor.inputs["memorySize"] == 512
     [retries] = deployment.find(lambda r: r.type == "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
@@ -63,8 +52,8 @@ def test_chunk_buffer_is_ordered_per_session(deployments, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_worker_permissions_are_scoped(deployments, stack):
     deployment = deployments[stack]
-    worker = function_named(deployment, "-audio-stream-worker")
-    by_action = {action: s for s in statements_of(deployment, worker) for action in s["Action"]}
+    worker = deployment.function("-audio-stream-worker")
+    by_action = {action: s for s in deployment.policy_statements(worker) for action in s["Action"]}
     invoke = by_action["lambda:InvokeFunction"]["Resource"]
     assert sorted(arn.rsplit(":", 1)[-1] for arn in invoke) == sorted(
         [f"speech-translation-{stack}-audio-stream-worker", f"speech-translation-{stack}-translation-processor"])

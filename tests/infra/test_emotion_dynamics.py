@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.harness import STACKS
 
 
 def emotion_function(deployment):
-    [function] = deployment.find(lambda r: r.type == "aws:lambda/function:Function"
-                                 and r.inputs["name"].endswith("-emotion-processor"))
-    return function
+    return deployment.function("-emotion-processor")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -35,10 +31,7 @@ def test_layers_are_the_small_audio_layer_only(deployments, stack):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_polly_policy_is_synthesize_speech_only(deployments, stack):
-    function = emotion_function(deployments[stack])
-    [policy] = deployments[stack].find(lambda r: r.type == "aws:iam/rolePolicy:RolePolicy"
-                                       and r.inputs["name"] == f"{function.inputs['name']}-inline")
-    statements = json.loads(policy.inputs["policy"])["Statement"]
+    statements = deployments[stack].policy_statements(emotion_function(deployments[stack]))
     polly = [s for s in statements if any(a.startswith("polly:") for a in s["Action"])]
     assert [s["Action"] for s in polly] == [["polly:SynthesizeSpeech"]]
     assert polly[0]["Condition"] == {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}

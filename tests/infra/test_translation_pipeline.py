@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.harness import STACKS
 
 
 def processor(deployment):
-    [function] = deployment.find(lambda r: r.type == "aws:lambda/function:Function"
-                                 and r.inputs["name"].endswith("-translation-processor"))
-    return function
-
-
-def statements_of(deployment, function):
-    [policy] = deployment.find(lambda r: r.type == "aws:iam/rolePolicy:RolePolicy"
-                               and r.inputs["name"] == f"{function.inputs['name']}-inline")
-    return json.loads(policy.inputs["policy"])["Statement"]
+    return deployment.function("-translation-processor")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -38,7 +28,7 @@ def test_processor_has_cache_reserved_concurrency_and_failure_destination(deploy
 @pytest.mark.parametrize("stack", STACKS)
 def test_least_privilege_statements(deployments, stack):
     deployment = deployments[stack]
-    statements = statements_of(deployment, processor(deployment))
+    statements = deployment.policy_statements(processor(deployment))
     by_action = {action: s for s in statements for action in s["Action"]}
     assert by_action["translate:TranslateText"]
     assert by_action["polly:SynthesizeSpeech"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
