@@ -67,11 +67,11 @@ def bench_broadcast(listeners: int, post_ms: float, concurrency: int, runs: int 
     api = FakeManagementApi(delay=post_ms / 1000)
     broadcaster = Broadcaster(api, None, concurrency, 3, 0.05, 1.0)
     connections = [f"conn-{i:04d}" for i in range(listeners)]
-    broadcaster.broadcast(connections[:concurrency], [CAPTION])  # start the pool's threads
+    broadcaster.broadcast("bench-session", connections[:concurrency], [CAPTION])  # start the pool's threads
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        result = broadcaster.broadcast(connections, [CAPTION])
+        result = broadcaster.broadcast("bench-session", connections, [CAPTION])
         times.append(time.perf_counter() - started)
         assert len(result.delivered) == listeners
     broadcaster.shutdown()
@@ -144,11 +144,11 @@ def bench_real_client(listeners: int, post_ms: float, concurrency: int, runs: in
     client = clients.get("management", concurrency + 16, f"http://127.0.0.1:{port}/dev")
     broadcaster = Broadcaster(client, None, concurrency, 3, 0.05, 1.0)
     connections = [f"conn-{i:04d}" for i in range(listeners)]
-    broadcaster.broadcast(connections, [CAPTION])  # open the pool's connections
+    broadcaster.broadcast("bench-session", connections, [CAPTION])  # open the pool's connections
     times, cpu = [], []
     for _ in range(runs):
         started, cpu_started = time.perf_counter(), time.process_time()
-        result = broadcaster.broadcast(connections, [CAPTION])
+        result = broadcaster.broadcast("bench-session", connections, [CAPTION])
         times.append(time.perf_counter() - started)
         cpu.append(time.process_time() - cpu_started)
         assert len(result.delivered) == listeners, result.failure_codes

@@ -22,7 +22,7 @@ import pulumi
 import yaml
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MAIN = PROJECT_ROOT / "__main__.py"
@@ -159,6 +159,9 @@ def run_stack(stack: str, overrides: Optional[Mapping[str, Any]] = None, main: P
 
     Errors the program raises (a `pulumi.RunError` from the config loader, say) propagate.
     """
+    # Pulumi's runtime needs a current event loop; an earlier asyncio.run() in the same process
+    # (the stream worker's tests) leaves none behind.
+    _ensure_event_loop()
     runtime_settings.reset_options(project=PROJECT, stack=stack, preview=False)
     pulumi.runtime.set_all_config(stack_config(stack, overrides))
     mocks = RecordingMocks(stack)

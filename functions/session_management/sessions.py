@@ -28,6 +28,12 @@ _CONTROL_CHANGES: dict[str, dict[str, Any]] = {
     "mute": {"muted": True},
     "unmute": {"muted": False},
 }
+# Where on the session's audio timeline (``audioSamples``, kept by sendAudio's admission) each
+# silence began: the translation pipeline still broadcasts speech captured before it (its
+# segments arrive late, when Transcribe finalizes), never speech after it. Set with the flag,
+# removed with it, in the same write. No audio is admitted while paused or muted, so
+# ``audioSamples`` stands still meanwhile and a repeated pause or mute records the same place.
+_SILENCE_POSITION = {"paused": "pausedAtSample", "muted": "mutedAtSample"}
 
 
 def is_condition_failure(error: Exception) -> bool:
@@ -131,7 +137,12 @@ class SessionRepository:
             changes: dict[str, Any] = {"status": SESSION_ENDED, "ended_at": now, "end_reason": END_SPEAKER}
         else:
             (attribute, flag), = _CONTROL_CHANGES[command].items()
-            update = f"SET {attribute} = :flag, updatedAt = :now"
+            position = _SILENCE_POSITION[attribute]
+            if flag:
+                update = f"SET {attribute} = :flag, {position} = if_not_exists(audioSamples, :zero), updatedAt = :now"
+                values[":zero"] = 0
+            else:
+                update = f"SET {attribute} = :flag, updatedAt = :now REMOVE {position}"
             values[":flag"] = flag
             changes = {attribute: flag}
         try:

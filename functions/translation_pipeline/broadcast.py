@@ -1,7 +1,8 @@
 """Fan messages out to listener connections with bounded concurrency.
 
 ``post_to_connection`` outcomes: 410 Gone means the client is gone: its Connections row is
-deleted (and the session's ``listenerCount`` decremented) and it gets nothing more; 429
+deleted if it is still in the session (and the session's ``listenerCount`` decremented) and it
+gets nothing more; 429
 (``LimitExceededException``) and 5xx back off with full jitter and retry; 413 cannot happen
 because ``messages`` sizes every message to one frame, and like 403 it is counted, not retried.
 One connection's failure never stops the others.
@@ -19,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from common.observability import logger
+from common.tables import ROLE_LISTENER
 
 from .backoff import backoff_delay
 
@@ -84,23 +86,33 @@ class ConnectionCleaner:
         self._sessions = sessions_table
         self._clock = clock
 
-    def remove(self, connection_id: str) -> bool:
-        """Delete the row; True when this call deleted it (and so decremented ``listenerCount``).
+    def remove(self, connection_id: str, session_id: str) -> bool:
+        """Delete the row of a connection found in ``session_id``; True when this call deleted it
+        (and so decremented that session's ``listenerCount``).
 
-        ``ReturnValues=ALL_OLD`` tells whether the row was still there: if ``$disconnect`` or
-        the stale sweep deleted it first, they already decremented, and doing it again would
-        undercount. The decrement is conditional on a positive count.
+        The delete is conditional on ``sessionId = :s`` (docs/data-model.md, *Membership*): a
+        row that left the session, or moved to another one, since the listeners were read is
+        not this session's member any more and must not be deleted here. The condition also
+        tells whether the row was still there: if ``$disconnect`` or the stale sweep deleted it
+        first, they already decremented, and doing it again would undercount. The decrement is
+        conditional on a positive count.
         """
         try:
-            old = self._dynamodb.delete_item(TableName=self._connections, Key={"connectionId": {"S": connection_id}},
-                                             ReturnValues="ALL_OLD").get("Attributes")
-        except (ClientError, BotoCoreError) as exc:
+            old = self._dynamodb.delete_item(
+                TableName=self._connections, Key={"connectionId": {"S": connection_id}},
+                ConditionExpression="sessionId = :s", ExpressionAttributeValues={":s": {"S": session_id}},
+                ReturnValues="ALL_OLD").get("Attributes")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False  # gone already, or no longer in this session: someone else's to clean up
+            logger.warning("could not delete gone connection", extra={"connectionId": connection_id, "error": str(exc)})
+            return False
+        except BotoCoreError as exc:
             logger.warning("could not delete gone connection", extra={"connectionId": connection_id, "error": str(exc)})
             return False
         if not old:
             return False
-        session_id = old.get("sessionId", {}).get("S")
-        if session_id and old.get("role", {}).get("S") == "listener":
+        if old.get("role", {}).get("S") == ROLE_LISTENER:
             try:
                 self._dynamodb.update_item(
                     TableName=self._sessions,
@@ -140,26 +152,27 @@ class Broadcaster:
         self._clock = clock
         self._executor = executor or ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="broadcast")
 
-    def start(self, connection_ids: Sequence[str], messages: Sequence[bytes]) -> PendingBroadcast:
-        """Begin sending ``messages`` in order to every connection; returns at once."""
-        return PendingBroadcast([self._executor.submit(self._send_all, cid, messages) for cid in connection_ids])
+    def start(self, session_id: str, connection_ids: Sequence[str], messages: Sequence[bytes]) -> PendingBroadcast:
+        """Begin sending ``messages`` in order to every connection (listeners of ``session_id``); returns at once."""
+        return PendingBroadcast([self._executor.submit(self._send_all, session_id, cid, messages)
+                                 for cid in connection_ids])
 
-    def broadcast(self, connection_ids: Sequence[str], messages: Sequence[bytes]) -> BroadcastResult:
+    def broadcast(self, session_id: str, connection_ids: Sequence[str], messages: Sequence[bytes]) -> BroadcastResult:
         """Send and wait."""
-        return self.start(connection_ids, messages).result()
+        return self.start(session_id, connection_ids, messages).result()
 
     def shutdown(self) -> None:
         """Stop the pool (tests and benchmarks; a Lambda container just freezes)."""
         self._executor.shutdown(wait=True)
 
-    def _send_all(self, connection_id: str, messages: Sequence[bytes]) -> _ConnectionOutcome:
+    def _send_all(self, session_id: str, connection_id: str, messages: Sequence[bytes]) -> _ConnectionOutcome:
         outcome = _ConnectionOutcome(connection_id)
         for data in messages:
-            if not self._post(connection_id, data, outcome):
+            if not self._post(session_id, connection_id, data, outcome):
                 break
         return outcome
 
-    def _post(self, connection_id: str, data: bytes, outcome: _ConnectionOutcome) -> bool:
+    def _post(self, session_id: str, connection_id: str, data: bytes, outcome: _ConnectionOutcome) -> bool:
         attempt = 0
         while True:
             outcome.posts += 1
@@ -173,7 +186,7 @@ class Broadcaster:
                 if code in GONE_CODES or status == 410:
                     outcome.status = "gone"
                     if self._cleaner is not None:
-                        self._cleaner.remove(connection_id)
+                        self._cleaner.remove(connection_id, session_id)
                     return False
                 retryable = code in RETRYABLE_CODES or status == 429 or status >= 500
             except BotoCoreError as exc:

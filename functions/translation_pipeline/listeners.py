@@ -7,6 +7,9 @@ from typing import Any
 
 from common.tables import ROLE_LISTENER, SESSION_ENDED, is_live
 
+# Segment times are seconds of the session's accepted audio at 16 kHz (audio_transcription.segments).
+SAMPLE_RATE = 16000
+
 
 @dataclass(frozen=True)
 class SessionState:
@@ -18,6 +21,10 @@ class SessionState:
     status: str = ""
     paused: bool = False
     muted: bool = False
+    # Where on the session's audio timeline (samples) the pause / the mute began; None when not
+    # recorded (a row written before these attributes existed).
+    paused_at_sample: int | None = None
+    muted_at_sample: int | None = None
 
     @property
     def silent_reason(self) -> str | None:
@@ -34,6 +41,34 @@ class SessionState:
             return "muted"
         return None
 
+    @property
+    def silent_from_sample(self) -> int | None:
+        """Where the current pause or mute began on the audio timeline (the earlier of the two when
+        both hold); None when the session is not paused or muted, or a position is not recorded."""
+        positions = [self.paused_at_sample] if self.paused else []
+        positions += [self.muted_at_sample] if self.muted else []
+        if not positions or None in positions:
+            return None
+        return min(p for p in positions if p is not None)
+
+    def suppression_reason(self, start_time: float | None) -> str | None:
+        """Why a segment whose audio starts at ``start_time`` (session seconds) must not be broadcast, or None.
+
+        Missing, expired and ended sessions send nothing. While paused or muted, speech captured
+        *before* the pause or mute began is still sent: its segment arrives late (a final result
+        comes when the stream idles, seconds after the speaker stopped) and was said while the
+        session was live. Audio is refused while paused or muted, so only a segment starting at or
+        after that position, a segment without a start time, or a row without the position is
+        suppressed.
+        """
+        reason = self.silent_reason
+        if reason not in ("paused", "muted"):
+            return reason
+        silent_from = self.silent_from_sample
+        if start_time is None or silent_from is None:
+            return reason
+        return None if round(start_time * SAMPLE_RATE) < silent_from else reason
+
 
 def load_session(dynamodb: Any, table: str, session_id: str, now: float) -> SessionState:
     """Read the Sessions row; strongly consistent so a pause or mute takes effect on the next segment."""
@@ -41,7 +76,7 @@ def load_session(dynamodb: Any, table: str, session_id: str, now: float) -> Sess
         TableName=table,
         Key={"sessionId": {"S": session_id}},
         ConsistentRead=True,
-        ProjectionExpression="sessionId, #status, paused, muted, expiresAt",
+        ProjectionExpression="sessionId, #status, paused, muted, pausedAtSample, mutedAtSample, expiresAt",
         ExpressionAttributeNames={"#status": "status"},
     )
     item = response.get("Item")
@@ -54,7 +89,14 @@ def load_session(dynamodb: Any, table: str, session_id: str, now: float) -> Sess
         status=item.get("status", {}).get("S", ""),
         paused=item.get("paused", {}).get("BOOL", False),
         muted=item.get("muted", {}).get("BOOL", False),
+        paused_at_sample=_optional_int(item, "pausedAtSample"),
+        muted_at_sample=_optional_int(item, "mutedAtSample"),
     )
+
+
+def _optional_int(item: dict[str, Any], attribute: str) -> int | None:
+    value = item.get(attribute, {}).get("N")
+    return None if value is None else int(float(value))
 
 
 def find_listeners(dynamodb: Any, table: str, index: str, session_id: str, now: float) -> dict[str, list[str]]:

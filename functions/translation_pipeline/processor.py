@@ -1,7 +1,8 @@
 """TranslationProcessor: one segment in, captions and voice out to every listener language.
 
 Per segment: claim it in the ledger (a duplicate stops here) while the Sessions row and the
-listeners are read; a paused, muted, ended or missing session sends nothing. Then, per
+listeners are read; an ended or missing session sends nothing, and a paused or muted one
+sends only speech captured before the pause or mute began. Then, per
 target language, in parallel: translate (cache first; listeners of the speaker's own
 language get the original words), post the caption while Polly synthesizes, then post the
 audio parts. A language whose translation fails is skipped and counted; a language whose
@@ -139,13 +140,19 @@ class TranslationProcessor:
             session = session_f.result()
             listeners = listeners_f.result()
             timings["reads"] = self._ms_since(started)
-            silent = session.silent_reason
+            # Judged by when the audio was captured, not by the state now: speech said before a
+            # pause or mute arrives after it (finals come late) and still goes out.
+            silent = session.suppression_reason(segment.start_time)
             if silent:
                 self.recorder.count(m.SEGMENTS_SUPPRESSED)
                 logger.info("session silent; nothing broadcast", extra={"reason": silent})
                 # Complete, so a retry after a resume does not replay speech from the paused time.
                 self._ledger.finish(segment.segment_id, claim.owner, complete=True, note=f"suppressed:{silent}")
                 return ProcessResult("suppressed", segment.segment_id, silent)
+            if session.silent_reason:
+                logger.info("speech from before the pause or mute; broadcast",
+                            extra={"state": session.silent_reason, "startTime": segment.start_time,
+                                   "silentFromSample": session.silent_from_sample})
             pending = {lang: conns for lang, conns in listeners.items() if lang not in claim.languages_done}
             if not pending:
                 self._ledger.finish(segment.segment_id, claim.owner, complete=True, note="no listeners")
@@ -204,7 +211,7 @@ class TranslationProcessor:
         ref = SegmentRef(segment.session_id, segment.sequence, segment.segment_id, language)
         broadcast_started = self._perf()
         # The caption goes out while Polly synthesizes: captions do not wait for voice.
-        caption = self._broadcaster.start(connections, caption_messages(
+        caption = self._broadcaster.start(segment.session_id, connections, caption_messages(
             ref, text, segment.source_language, translated=outcome.translated, is_final=segment.is_final))
         audio = self._synthesize(segment, language, text, outcome)
         caption_result = caption.result()
@@ -216,7 +223,7 @@ class TranslationProcessor:
         if audio is not None and reachable:
             parts = audio_messages(ref, audio, self._settings.audio_format, outcome.voice_id or "")
             outcome.audio_parts = len(parts)
-            audio_result = self._broadcaster.broadcast(reachable, parts)
+            audio_result = self._broadcaster.broadcast(segment.session_id, reachable, parts)
             outcome.absorb(audio_result, is_caption=False)
             self._count_broadcast(audio_result)
         outcome.broadcast_ms = self._ms_since(broadcast_started)

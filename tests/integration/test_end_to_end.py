@@ -15,9 +15,10 @@ The story, on a simulated clock (T0 = start; speech starts at T0+5 s):
 2. listeners join in es (two of them), fr and de (anonymous, allowed in dev);
 3. the speaker streams 100 ms chunks of speech through ``sendAudio``; the stream worker feeds
    them to Transcribe, emits segments and invokes the TranslationProcessor, which broadcasts;
-4. after the third sentence the speaker pauses: that sentence's segments reach the pipeline
-   while paused and are not broadcast; the fourth sentence, said while paused, is refused
-   chunk by chunk; then the speaker resumes and says two more sentences;
+4. 0.3 s after the third sentence the speaker pauses: that sentence's segments reach the
+   pipeline only while paused (its final result comes when the stream idles) and, said before
+   the pause, still reach every listener; the fourth sentence, said while paused, is refused
+   chunk by chunk and reaches nobody; then the speaker resumes and says one more sentence;
 5. one es listener goes stale after the second sentence (no heartbeats, socket gone): the
    next broadcast gets 410, its row is deleted and the count drops; the minute sweep, later
    past STALE_CONNECTION_SECONDS, finds nothing more to remove and leaves the others alone;
@@ -38,7 +39,7 @@ import pytest
 from translation_pipeline.tests.fakes import assert_no_placeholder
 
 from tests.integration.fakes import RecordingTranslate
-from tests.integration.speech import CHUNK_SECONDS, SpeechTrack, build_track, espeak_available
+from tests.integration.speech import CHUNK_SAMPLES, CHUNK_SECONDS, SpeechTrack, build_track, espeak_available
 from tests.integration.stack import StackView, create_table_request
 from tests.integration.system import System
 from tests.integration.transcripts import TranscriptScript
@@ -90,8 +91,8 @@ class Run:
         return {i.payload["segmentId"]: i.payload["text"] for i in self.system.invocations.of(self.system.translation_fn)}
 
     def broadcast_segments(self) -> list[dict[str, Any]]:
-        """Payloads of segments delivered while the session was active (in delivery order)."""
-        return [d.payload for d in self.system.deliveries if not d.session_paused]
+        """Payloads of segments the TranslationProcessor broadcast (in delivery order)."""
+        return [d.payload for d in self.system.deliveries if d.result["status"] == "processed"]
 
 
 def _schedule(system: System, track: SpeechTrack) -> Run:
@@ -160,13 +161,17 @@ def _schedule(system: System, track: SpeechTrack) -> Run:
     tl.at(stale_at, f"{STALE} goes stale", go_stale)
 
     def while_paused() -> None:
-        run.checkpoints["paused"] = bool(system.session_row(run.session_id).get("paused"))
+        row = system.session_row(run.session_id)
+        run.checkpoints["paused"] = {"paused": bool(row.get("paused")), "pausedAtSample": row.get("pausedAtSample"),
+                                     "audioSamples": row.get("audioSamples")}
 
     tl.at(pause_at + 1.0, "checkpoint paused", while_paused)
 
     def after_resume() -> None:
-        run.checkpoints["after resume"] = {"listenerCount": int(system.session_row(run.session_id)["listenerCount"]),
+        row = system.session_row(run.session_id)
+        run.checkpoints["after resume"] = {"listenerCount": int(row["listenerCount"]),
                                            "row": system.connection_row(STALE) is not None}
+        run.checkpoints["pause position after resume"] = row.get("pausedAtSample")
 
     tl.at(resume_at + 8.0, "checkpoint after resume", after_resume)
 
@@ -304,24 +309,56 @@ def test_every_accepted_chunk_reaches_transcribe_once_in_order(run: Run):
     assert [(w["outcome"], w["fed_chunks"]) for w in run.system.worker_results] == [("silence", len(accepted))]
 
 
-def test_paused_interval_sends_nothing(run: Run):
-    """Segments reaching the pipeline while paused are suppressed; no listener gets anything meanwhile."""
+def test_speech_before_the_pause_is_delivered_and_the_paused_interval_is_not(run: Run):
+    """The sentence that ended 0.3 s before the pause reaches the pipeline while paused and still goes
+    to every listener; what was said while paused reaches no one (its audio was refused)."""
     system = run.system
-    assert run.checkpoints["paused"] is True
-    suppressed = [d for d in system.deliveries if d.session_paused]
-    assert suppressed, "the sentence before the pause reaches the pipeline while paused"
-    assert all(d.result["status"] == "suppressed" and d.result["reason"] == "paused" for d in suppressed)
-    assert all(run.pause_at <= d.at < run.resume_at for d in suppressed)
-    words = " ".join(d.payload["text"] for d in suppressed)
-    assert words == TranscriptScript.final_text(system.track.phrases[PAUSED_AFTER])
-    suppressed_ids = {d.payload["segmentId"] for d in suppressed}
-    for name, _, _ in LISTENERS:
+    accepted_before_pause = sum(1 for seq, _, ok in run.sent if ok and seq < _first_refused(run))
+    # The pause recorded where the audio stopped; nothing was admitted while paused; resume cleared it.
+    assert run.checkpoints["paused"] == {"paused": True, "pausedAtSample": accepted_before_pause * CHUNK_SAMPLES,
+                                         "audioSamples": accepted_before_pause * CHUNK_SAMPLES}
+    assert run.checkpoints["pause position after resume"] is None
+
+    while_paused = [d for d in system.deliveries if d.session_paused]
+    assert while_paused, "the sentence before the pause reaches the pipeline while paused"
+    assert all(run.pause_at <= d.at < run.resume_at for d in while_paused)
+    assert [d.result["status"] for d in while_paused] == ["processed"] * len(while_paused)
+    assert " ".join(d.payload["text"] for d in while_paused) == TranscriptScript.final_text(system.track.phrases[PAUSED_AFTER])
+    assert all(d.payload["endTime"] * 16000 <= accepted_before_pause * CHUNK_SAMPLES for d in while_paused)
+    assert not [d for d in system.deliveries if d.result["status"] == "suppressed"], "nothing said while live is lost"
+    paused_ids = {d.payload["segmentId"] for d in while_paused}
+    for name, language, _ in LISTENERS:
+        if name == STALE:
+            continue  # gone before the pause
+        got = _by_segment(system.received(name))
+        for d in while_paused:
+            [caption] = got[d.payload["segmentId"]]["caption"]
+            assert RecordingTranslate.original_of(caption["text"], language) == d.payload["text"], name
+            assert got[d.payload["segmentId"]]["audio"], f"{name} got no voice for a segment said before the pause"
+        # While paused a listener gets the sentence said before it, and nothing else.
         content = [p for p in system.gateway.attempts(system.connections[name].connection_id)
-                   if p.message.get("type") in ("caption", "audio")]
-        assert not [p for p in content if run.pause_at <= p.at < run.resume_at], f"{name} got content while paused"
-        assert not {p.message["segmentId"] for p in content} & suppressed_ids
+                   if p.message.get("type") in ("caption", "audio") and run.pause_at <= p.at < run.resume_at]
+        assert content and {p.message["segmentId"] for p in content} <= paused_ids, name
+
     said_while_paused = system.track.phrases[SAID_WHILE_PAUSED].text
     assert all(said_while_paused not in t for t in run.segment_texts().values())
+    # Words only that sentence has: in no segment the workers emitted, in no caption anyone got.
+    only_then = _words(said_while_paused) - {w for p in system.track.phrases if p.index != SAID_WHILE_PAUSED
+                                              for w in _words(p.text)}
+    assert only_then
+    assert not only_then & {w for t in run.segment_texts().values() for w in _words(t)}
+    for name, language, _ in LISTENERS:
+        captions = [RecordingTranslate.original_of(m["text"], language) for m in _content(system.received(name))
+                    if m["type"] == "caption"]
+        assert not only_then & {w for c in captions for w in _words(c)}, f"{name} heard the paused interval"
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".,?!;:").lower() for w in text.split()}
+
+
+def _first_refused(run: Run) -> int:
+    return next(seq for seq, _, ok in run.sent if not ok)
 
 
 def test_every_listener_gets_every_segment_in_order(run: Run):
@@ -365,11 +402,11 @@ def _synthesized(system: System, voice: str, caption: str) -> bytes:
 
 
 def test_spoken_words_arrive_whole(run: Run):
-    """Per sentence said while active, the broadcast segments add up to exactly what Transcribe finalized."""
+    """Per sentence said while live (the one just before the pause included), the broadcast segments add up
+    to exactly what Transcribe finalized."""
     system = run.system
     texts = [p["text"] for p in run.broadcast_segments()]
-    expected = [TranscriptScript.final_text(p) for p in system.track.phrases
-                if p.index not in (PAUSED_AFTER, SAID_WHILE_PAUSED)]
+    expected = [TranscriptScript.final_text(p) for p in system.track.phrases if p.index != SAID_WHILE_PAUSED]
     assert " ".join(texts) == " ".join(expected)
     partial_segments = [p for p in run.broadcast_segments() if not p["isFinal"]]
     assert partial_segments, "long sentences are sent in stable parts before their final result"

@@ -54,7 +54,15 @@ from audio_transcription.stream_worker.transcribe_stream import TranscribeStream
 SAMPLE_RATE = 16000
 READ_BATCH = 10
 RENEW_INTERVAL = 5.0
-POLL_MIN, POLL_MAX = 0.05, 0.5
+# Polling the buffer. After a read that fed chunks (and did not fill a batch, which means a
+# backlog: read on at once), the next read waits for the next chunk to be due: a real-time
+# client sends a chunk once its audio exists, so the next one lands about the last one's
+# duration after it was received (plus ARRIVAL_MARGIN for the sendAudio round trip), and never
+# waits longer than one chunk duration + margin from now, so a skewed clock cannot add latency.
+# A read that feeds nothing (no chunk yet, or a gap) backs off POLL_MIN -> x2 -> POLL_MAX.
+ARRIVAL_MARGIN = 0.02
+POLL_FLOOR = 0.01
+POLL_MIN, POLL_MAX = 0.05, 0.2
 # A chunk whose predecessor is missing (a concurrent sendAudio still storing it) waits this long.
 GAP_WAIT = 0.75
 DRAIN_TIMEOUT = 10.0
@@ -149,6 +157,7 @@ class StreamWorker:
         self._ending = False
         self._partials_enabled = True
         self._poll = POLL_MIN
+        self._last_fed: StoredChunk | None = None
         self._stream_failures: list[float] = []
 
     # -- entry point ------------------------------------------------------------------
@@ -232,11 +241,24 @@ class StreamWorker:
                     return await self._stop(OUTCOME_ENDED)
                 if idle >= s.silence_timeout_seconds:
                     return await self._stop(OUTCOME_SILENCE)
+            fed = await self._feed(chunks) if chunks else 0
+            if fed == 0:
+                # Nothing new, or nothing feedable (a gap, a broken stream, a handover due): always
+                # wait before reading again - time must pass for any of these to change.
                 await d.sleep(self._poll)
                 self._poll = min(POLL_MAX, self._poll * 2)
                 continue
             self._poll = POLL_MIN
-            await self._feed(chunks)
+            if fed < READ_BATCH:
+                await d.sleep(self._next_chunk_wait(d.clock()))
+
+    def _next_chunk_wait(self, now: float) -> float:
+        """How long until the chunk after the last one fed is due (see ``ARRIVAL_MARGIN``)."""
+        last = self._last_fed
+        if last is None:
+            return POLL_MIN
+        period = last.seconds + ARRIVAL_MARGIN
+        return min(max(last.received_at + period - now, POLL_FLOOR), period)
 
     async def _maintain(self, now: float) -> str | None:
         """Lease renewal, feature flag, time-based emission, metrics."""
@@ -271,8 +293,10 @@ class StreamWorker:
 
     # -- feeding ----------------------------------------------------------------------
 
-    async def _feed(self, chunks: list[StoredChunk]) -> None:
+    async def _feed(self, chunks: list[StoredChunk]) -> int:
+        """Feed ``chunks`` in order; returns how many were fed (the rest stay in the buffer)."""
         d = self.d
+        fed = 0
         for chunk in chunks:
             if self._handover_due():
                 break  # the rest of the batch stays in the buffer for the successor
@@ -281,7 +305,8 @@ class StreamWorker:
             st = self._stream
             expected = st.timeline.next_session_sample if st is not None else None
             if expected is not None and chunk.sample_offset > expected and d.clock() - chunk.received_at < GAP_WAIT:
-                # An earlier chunk is still being stored by a concurrent sendAudio: read again shortly.
+                # An earlier chunk is still being stored by a concurrent sendAudio: the loop waits, then
+                # reads again; after GAP_WAIT the chunk is fed anyway (the missing one is lost).
                 break
             if st is None:
                 st = await self._open_stream()
@@ -294,9 +319,12 @@ class StreamWorker:
             self._fed_since_delete.append(chunk.sequence)
             self.result.fed_chunks += 1
             self._last_chunk_at = now
+            self._last_fed = chunk
+            fed += 1
             self._check_quality(samples, now)
             await asyncio.sleep(0)  # let the reader take the events this chunk produced
         await self._delete_fed()
+        return fed
 
     def _handover_due(self) -> bool:
         remaining = self.remaining()

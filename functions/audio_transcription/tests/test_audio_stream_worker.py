@@ -18,11 +18,13 @@ from audio_transcription.quality import chunk_figures, pcm16
 from audio_transcription.stream_worker.lease import LeaseStore
 from audio_transcription.stream_worker.starter import start_worker
 from audio_transcription.stream_worker.worker import (
+    GAP_WAIT,
     OUTCOME_ENDED,
     OUTCOME_FAILED,
     OUTCOME_HANDOVER,
     OUTCOME_NOT_LEASED,
     OUTCOME_SILENCE,
+    POLL_MAX,
     StreamWorker,
 )
 from audio_transcription.tests.conftest import SESSION, SPEAKER, TRANSLATION_FN, WORKER_FN
@@ -298,6 +300,94 @@ def test_idle_stream_is_closed_and_reopened_when_audio_resumes(world):
     payloads = segments(world)
     # session time runs on across streams (the second stream starts at its chunk's offset)
     assert payloads[-1]["startTime"] == pytest.approx(0.3)
+
+
+class TooManyReads(BaseException):
+    """The worker kept reading without letting time pass (a BaseException: the worker cannot swallow it)."""
+
+
+class CountingChunks:
+    """The worker's ChunkStore, recording when each read happened; a busy loop fails instead of hanging."""
+
+    def __init__(self, inner, clock, limit: int = 200) -> None:
+        self.inner, self.clock, self.limit = inner, clock, limit
+        self.reads: list[float] = []
+
+    def read_after(self, *args, **kwargs):
+        self.reads.append(self.clock.time())
+        if len(self.reads) > self.limit:
+            raise TooManyReads(f"{len(self.reads)} reads, the clock at +{self.clock.time() - self.reads[0]:.2f} s")
+        return self.inner.read_after(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def _store(world, sequence: int, pcm: bytes, offset: int, received_at: float) -> None:
+    world.chunks.put_item(Item=chunk_item(SESSION, sequence, pcm, offset, chunk_figures(pcm16(pcm)),
+                                          received_at, int(received_at) + 3600))
+
+
+def _gap_run(world, late_chunk_after: float | None):
+    """Chunks 1 and 3 stored, 2 (between them on the timeline) still missing; it lands
+    ``late_chunk_after`` seconds later (as a concurrent sendAudio finishing its write), or never."""
+    world.put_session()
+    now = world.clock.time()
+    words = [speech_chunk(1), speech_chunk(2), speech_chunk(3)]
+    _store(world, 1, words[0], 0, now)
+    _store(world, 3, words[2], 3200, now)
+    world.sessions.update_item(Key={"sessionId": SESSION}, UpdateExpression="SET lastAudioSequence = :s, audioSamples = :o",
+                               ExpressionAttributeValues={":s": 3, ":o": 4800})
+    start_worker(LeaseStore(world.sessions), world.lambdas, WORKER_FN, SESSION, now, 30.0)
+    stored_late: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        await world.clock.sleep(seconds)
+        if late_chunk_after is not None and not stored_late and world.clock.time() >= now + late_chunk_after:
+            _store(world, 2, words[1], 1600, world.clock.time())
+            stored_late.append(world.clock.time())
+
+    deps = world.worker_deps()
+    chunks = CountingChunks(deps.chunks, world.clock)
+    fed_at: list[float] = []
+    transcribe = world.transcribe
+    real_start = transcribe.start
+
+    async def start(*args):
+        stream = await real_start(*args)
+        real_send = stream.send_audio
+
+        async def send_audio(pcm: bytes) -> None:
+            fed_at.append(world.clock.time())
+            await real_send(pcm)
+
+        stream.send_audio = send_audio
+        return stream
+
+    transcribe.start = start
+    result, _ = run_worker(world, worker_starts(world)[0]["leaseId"], chunks=chunks, sleep=sleep)
+    return result, words, fed_at, chunks.reads, (stored_late or [None])[0], now
+
+
+def test_missing_chunk_is_waited_for_without_spinning(world):
+    result, words, fed_at, reads, stored_at, start = _gap_run(world, late_chunk_after=0.3)
+    assert result.outcome == OUTCOME_SILENCE
+    assert world.transcribe.fed == words  # the late chunk went in its place
+    assert spoken(segments(world)) == ["w1", "w2", "w3"]
+    assert fed_at[1] >= stored_at and fed_at[1] - stored_at <= POLL_MAX  # fed once it was there
+    # While waiting, reads are spaced out by the backoff: a handful, not a busy loop.
+    waiting = [t for t in reads if t <= fed_at[1]]
+    assert 2 <= len(waiting) <= 5
+    assert waiting == sorted(set(waiting)), "every read came after time had passed"
+
+
+def test_chunk_missing_for_good_is_skipped_after_the_gap_wait(world):
+    result, words, fed_at, reads, _, start = _gap_run(world, late_chunk_after=None)
+    assert result.outcome == OUTCOME_SILENCE
+    assert world.transcribe.fed == [words[0], words[2]]  # the gap semantics: wait GAP_WAIT, then go on
+    assert spoken(segments(world)) == ["w1", "w3"]
+    assert start + GAP_WAIT <= fed_at[1] <= start + GAP_WAIT + POLL_MAX
+    assert 3 <= len([t for t in reads if t < fed_at[1]]) <= 8
 
 
 def test_feature_flag_off_emits_final_results_only(world):

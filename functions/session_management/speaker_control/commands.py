@@ -1,6 +1,8 @@
 """Speaker controls. The state lives in the Sessions row (``paused``, ``muted``, ``status``),
 where the audio handler and the broadcast path read it, so a control is enforced, not just
-announced. Only the connection in ``speakerConnectionId`` can change it (a conditional write)."""
+announced. Only the connection in ``speakerConnectionId`` can change it (a conditional write).
+Pause and mute also record where the audio stopped (``pausedAtSample`` / ``mutedAtSample``),
+so speech said before them still reaches listeners (docs/data-model.md)."""
 
 from __future__ import annotations
 

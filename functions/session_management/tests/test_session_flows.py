@@ -175,6 +175,38 @@ def test_speaker_controls_are_persisted_and_announced(world: World) -> None:
     assert world.api.last(speaker)["code"] == "SESSION_ENDED"
 
 
+def test_pause_and_mute_record_where_the_audio_stopped(world: World) -> None:
+    """pause/mute store the audio position (``audioSamples``) they began at; resume/unmute remove it."""
+    speaker = world.speaker()
+    session_id = world.create_session(speaker)
+
+    def control(command: str) -> dict:
+        world.send(speaker, {"action": "speakerControl", "sessionId": session_id, "command": command})
+        return world.session_row(session_id)
+
+    def accepted(samples: int) -> None:  # what sendAudio's admission keeps on the row
+        world.sessions.update_item(Key={"sessionId": session_id}, UpdateExpression="SET audioSamples = :n",
+                                   ExpressionAttributeValues={":n": samples})
+
+    row = control("pause")  # no audio accepted yet: the position is 0
+    assert row["paused"] is True and row["pausedAtSample"] == 0
+    assert "pausedAtSample" not in control("resume")
+    accepted(48_000)
+    assert control("pause")["pausedAtSample"] == 48_000
+    row = control("mute")
+    assert row["mutedAtSample"] == 48_000 and row["pausedAtSample"] == 48_000
+    row = control("resume")  # still muted: the mute's position stays
+    assert row["paused"] is False and "pausedAtSample" not in row and row["mutedAtSample"] == 48_000
+    row = control("unmute")
+    assert row["muted"] is False and "mutedAtSample" not in row and "pausedAtSample" not in row
+    accepted(64_000)
+    assert control("mute")["mutedAtSample"] == 64_000
+    assert world.api.last(speaker)["changed"] is True
+    row = control("mute")  # repeated: nothing admitted meanwhile, the same position
+    assert world.api.last(speaker)["changed"] is False and row["mutedAtSample"] == 64_000
+    assert "pausedAtSample" not in row
+
+
 def test_only_the_sessions_own_speaker_connection_controls_it(world: World) -> None:
     owner = world.speaker("spk-1", "user-1")
     session_id = world.create_session(owner)

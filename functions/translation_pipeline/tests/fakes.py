@@ -192,13 +192,19 @@ def create_tables(dynamodb: Any) -> None:
 
 
 def put_session(dynamodb: Any, session_id: str, now: float, *, status: str = "active", paused: bool = False,
-                muted: bool = False, listeners: int = 0, ttl: int = 7200, source: str = "en-US") -> None:
-    """A Sessions row."""
-    dynamodb.put_item(TableName=SESSIONS, Item={
+                muted: bool = False, listeners: int = 0, ttl: int = 7200, source: str = "en-US",
+                paused_at_sample: int | None = None, muted_at_sample: int | None = None) -> None:
+    """A Sessions row (``*_at_sample``: where the pause / mute began on the audio timeline, as speakerControl records it)."""
+    item = {
         "sessionId": {"S": session_id}, "speakerConnectionId": {"S": f"speaker-{session_id}"},
         "sourceLanguage": {"S": source}, "status": {"S": status}, "paused": {"BOOL": paused},
         "muted": {"BOOL": muted}, "listenerCount": {"N": str(listeners)},
-        "createdAt": {"N": str(int(now))}, "updatedAt": {"N": str(int(now))}, "expiresAt": {"N": str(int(now) + ttl)}})
+        "createdAt": {"N": str(int(now))}, "updatedAt": {"N": str(int(now))}, "expiresAt": {"N": str(int(now) + ttl)}}
+    if paused_at_sample is not None:
+        item["pausedAtSample"] = {"N": str(paused_at_sample)}
+    if muted_at_sample is not None:
+        item["mutedAtSample"] = {"N": str(muted_at_sample)}
+    dynamodb.put_item(TableName=SESSIONS, Item=item)
 
 
 def put_connection(dynamodb: Any, connection_id: str, session_id: str, now: float, *, language: str | None = None,

@@ -231,10 +231,45 @@ def test_translation_silent_session_sends_nothing(ddb, now, make_processor, stat
     result = processor.process(_segment())
     assert result.status == "suppressed"
     assert api.posts == [] and translate.calls == [] and polly.calls == []
-    # Resuming does not replay what was said while paused.
+    # Without a recorded pause position (a row from before pausedAtSample existed) every segment
+    # is suppressed, as before. Resuming does not replay what was said while paused.
     put_session(ddb, SID, now)
     assert processor.process(_segment()).status == "duplicate"
     assert api.posts == []
+
+
+@pytest.mark.parametrize("state", [{"paused": True, "paused_at_sample": 48_000},
+                                   {"muted": True, "muted_at_sample": 48_000},
+                                   {"paused": True, "muted": True, "paused_at_sample": 48_000, "muted_at_sample": 64_000}])
+def test_translation_speech_from_before_a_pause_is_still_sent(ddb, now, make_processor, state):
+    """A segment that reaches the pipeline after the pause or mute, but whose audio was captured
+    before it (startTime 1.25 s < 3.0 s), goes to every listener; one from the pause on does not."""
+    put_session(ddb, SID, now, listeners=len(LISTENERS), **state)
+    for cid, lang in LISTENERS.items():
+        put_connection(ddb, cid, SID, now, language=lang)
+    api = FakeManagementApi()
+    processor = make_processor(api=api)
+    result = processor.process(_segment(1, startTime=1.25, endTime=2.9))
+    assert result.status == "processed"
+    for cid in LISTENERS:
+        assert [t for t, _ in _kinds(api, cid)][0] == "caption" and ("audio", 1) in _kinds(api, cid), cid
+    assert_no_placeholder(_all_messages(api))
+    posts = len(api.posts)
+    # At the position the silence began, and after it: suppressed (the earlier of pause and mute counts).
+    assert processor.process(_segment(2, "Not for listeners.", startTime=3.0, endTime=3.4)).status == "suppressed"
+    assert processor.process(_segment(3, "Not for listeners.", startTime=5.0, endTime=5.4)).status == "suppressed"
+    # Without a start time nobody can tell when it was said: suppressed.
+    assert processor.process(_segment(4, "Not for listeners.", startTime=None, endTime=None)).status == "suppressed"
+    assert len(api.posts) == posts
+    assert processor.recorder.counts[m.SEGMENTS_SUPPRESSED] == 3
+
+
+def test_translation_ended_session_sends_nothing_even_from_before_a_pause(ddb, now, make_processor):
+    put_session(ddb, SID, now, status="ended", paused=True, paused_at_sample=48_000)
+    put_connection(ddb, "es1", SID, now, language="es")
+    api = FakeManagementApi()
+    result = make_processor(api=api).process(_segment(1, startTime=1.25, endTime=2.9))
+    assert (result.status, result.reason) == ("suppressed", "ended") and api.posts == []
 
 
 def test_translation_no_neural_voice_caption_only(ddb, now, make_processor):

@@ -126,5 +126,25 @@ def test_translation_session_state(ddb, now, kwargs, reason):
     assert load_session(ddb, SESSIONS, "s1", now).silent_reason == reason
 
 
+@pytest.mark.parametrize(("kwargs", "start_time", "reason"), [
+    ({}, 9.0, None),
+    ({"paused": True, "paused_at_sample": 32_000}, 1.999, None),  # captured before the pause began
+    ({"paused": True, "paused_at_sample": 32_000}, 2.0, "paused"),  # at the pause: nothing can come from here on
+    ({"paused": True, "paused_at_sample": 32_000}, None, "paused"),  # no start time: suppressed
+    ({"paused": True}, 0.5, "paused"),  # no recorded position (an older row): suppressed, as before
+    ({"muted": True, "muted_at_sample": 32_000}, 1.0, None),
+    ({"muted": True, "muted_at_sample": 32_000}, 2.5, "muted"),
+    ({"muted": True, "paused_at_sample": 32_000}, 1.0, "muted"),  # the mute's position is what counts
+    ({"paused": True, "muted": True, "paused_at_sample": 48_000, "muted_at_sample": 32_000}, 2.5, "paused"),
+    ({"paused": True, "muted": True, "paused_at_sample": 48_000, "muted_at_sample": 32_000}, 1.5, None),
+    ({"paused": True, "muted": True, "paused_at_sample": 48_000}, 1.5, "paused"),
+    ({"status": "ended", "paused": True, "paused_at_sample": 32_000}, 1.0, "ended"),
+    ({"ttl": -10, "paused": True, "paused_at_sample": 32_000}, 1.0, "expired"),
+])
+def test_translation_suppression_follows_when_the_audio_was_captured(ddb, now, kwargs, start_time, reason):
+    put_session(ddb, "s1", now, **kwargs)
+    assert load_session(ddb, SESSIONS, "s1", now).suppression_reason(start_time) == reason
+
+
 def test_translation_missing_session_is_silent(ddb, now):
     assert load_session(ddb, SESSIONS, "nope", now).silent_reason == "missing"
