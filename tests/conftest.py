@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Any, Optional
+
 import pytest
 
 from tests.harness import STACKS, Deployment, run_stack
+
+CONSTRUCT_PROGRAM = Path(__file__).resolve().parent / "infra" / "construct_program.py"
 
 
 @pytest.fixture(scope="session")
@@ -17,12 +24,6 @@ def built_artifacts() -> None:
         build_code_bundle(bundle)
     for layer in artifacts.LAYERS:
         build_layer(layer)
-
-
-@pytest.fixture(scope="session")
-def deployments(built_artifacts) -> dict[str, Deployment]:
-    """The real program, run once per stack with that stack's own config."""
-    return {stack: run_stack(stack) for stack in STACKS}
 
 
 # One run of the real program with several `pulumi config set` changes at once, shared by the
@@ -45,7 +46,39 @@ TUNED_OVERRIDES = {
 }
 
 
+def _run(job: tuple[str, Optional[dict[str, Any]], Optional[Path]]) -> Deployment:
+    stack, overrides, main = job
+    return run_stack(stack, overrides, main) if main else run_stack(stack, overrides)
+
+
 @pytest.fixture(scope="session")
-def tuned(built_artifacts) -> Deployment:
+def mocked_runs(built_artifacts) -> dict[str, Deployment]:
+    """Every mocked run the suite shares, computed once: the three stacks, the tuned stack and the
+    construct probe per stack. Runs are independent, so they go to forked workers, one per core
+    (each run is CPU-bound in the Pulumi runtime); with one core they run here, in order."""
+    jobs = {stack: (stack, None, None) for stack in STACKS}
+    jobs["tuned"] = (TUNED_STACK, TUNED_OVERRIDES, None)
+    jobs.update({f"probe-{stack}": (stack, None, CONSTRUCT_PROGRAM) for stack in STACKS})
+    workers = min(os.cpu_count() or 1, len(jobs))
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return {name: _run(job) for name, job in jobs.items()}
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return dict(zip(jobs, pool.map(_run, jobs.values(), chunksize=1), strict=True))
+
+
+@pytest.fixture(scope="session")
+def deployments(mocked_runs) -> dict[str, Deployment]:
+    """The real program, run once per stack with that stack's own config."""
+    return {stack: mocked_runs[stack] for stack in STACKS}
+
+
+@pytest.fixture(scope="session")
+def construct_runs(mocked_runs) -> dict[str, Deployment]:
+    """The construct probe program (tests/infra/construct_program.py), once per stack."""
+    return {stack: mocked_runs[f"probe-{stack}"] for stack in STACKS}
+
+
+@pytest.fixture(scope="session")
+def tuned(mocked_runs) -> Deployment:
     """The staging stack after the TUNED_OVERRIDES `pulumi config set` changes."""
-    return run_stack(TUNED_STACK, TUNED_OVERRIDES)
+    return mocked_runs["tuned"]

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from components.config import ConfigError, all_keys
+from tests.conftest import CONSTRUCT_PROGRAM
 from tests.harness import PROJECT_ROOT, STACKS, run_stack, stack_config
 from tests.infra.policy_check import deployment_violations, fake, violations_of
 
-CONSTRUCT_PROGRAM = Path(__file__).with_name("construct_program.py")
 FUNCTION = "aws:lambda/function:Function"
 # Names unique only within their parent (a stage within its API), not account-wide.
 NAMES_SCOPED_TO_A_PARENT = {"aws:apigatewayv2/stage:Stage"}
-
-
-@pytest.fixture(scope="module")
-def construct_runs(built_artifacts):
-    """The construct probe program, once per stack."""
-    return {stack: run_stack(stack, main=CONSTRUCT_PROGRAM) for stack in STACKS}
 
 
 def all_runs(deployments, construct_runs):
