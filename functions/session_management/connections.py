@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError as AwsClientError
+from common.dynamo import conditional
 from common.tables import ROLE_LISTENER, is_live
 
 from session_management.records import Connection
-from session_management.sessions import is_condition_failure
 
 
 class ConnectionRepository:
@@ -52,12 +51,9 @@ class ConnectionRepository:
                                   "ReturnValues": "ALL_OLD"}
         if values:
             kwargs["ExpressionAttributeValues"] = values
-        try:
-            response = self._table.delete_item(**kwargs)
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
+        response = conditional(self._table.delete_item, **kwargs)
+        if response is None:
+            return None
         item = response.get("Attributes")
         return Connection.from_item(item) if item else None
 
@@ -94,18 +90,16 @@ class ConnectionRepository:
 
     def touch(self, connection_id: str, now: int) -> Connection | None:
         """Record a heartbeat; returns the updated row, or None when the connection is unknown or expired."""
-        try:
-            response = self._table.update_item(
-                Key={"connectionId": connection_id},
-                UpdateExpression="SET lastHeartbeatAt = :now",
-                ConditionExpression="attribute_exists(connectionId) AND expiresAt > :now",
-                ExpressionAttributeValues={":now": now},
-                ReturnValues="ALL_NEW",
-            )
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
+        response = conditional(
+            self._table.update_item,
+            Key={"connectionId": connection_id},
+            UpdateExpression="SET lastHeartbeatAt = :now",
+            ConditionExpression="attribute_exists(connectionId) AND expiresAt > :now",
+            ExpressionAttributeValues={":now": now},
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
+            return None
         return Connection.from_item(response["Attributes"])
 
     def listeners(self, session_id: str, now: int) -> list[Connection]:
@@ -127,11 +121,5 @@ class ConnectionRepository:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _conditional_update(self, connection_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
-        try:
-            self._table.update_item(Key={"connectionId": connection_id}, UpdateExpression=update,
-                                    ConditionExpression=condition, ExpressionAttributeValues=values)
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return conditional(self._table.update_item, Key={"connectionId": connection_id}, UpdateExpression=update,
+                           ConditionExpression=condition, ExpressionAttributeValues=values) is not None

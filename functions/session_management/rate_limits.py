@@ -13,11 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError as AwsClientError
+from common.dynamo import conditional
 from common.envelope import ClientError
 from common.observability import logger, metrics
-
-from session_management.sessions import is_condition_failure
 
 # Old windows are useless; keep their rows only briefly past the window.
 _EXPIRY_MARGIN_SECONDS = 60
@@ -52,7 +50,8 @@ class RateLimiter:
         retry_after = window_start + limit.window_seconds - now
         key = f"{limit.name}#{subject}#{window_start}"
         try:
-            response = self._table.update_item(
+            response = conditional(
+                self._table.update_item,
                 Key={"limitKey": key},
                 UpdateExpression="ADD #count :one SET expiresAt = :expires",
                 ConditionExpression="attribute_not_exists(#count) OR #count < :limit",
@@ -61,16 +60,14 @@ class RateLimiter:
                                            ":expires": window_start + limit.window_seconds + _EXPIRY_MARGIN_SECONDS},
                 ReturnValues="UPDATED_NEW",
             )
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                metrics.add_metric(name="RateLimitExceeded", unit="Count", value=1)
-                logger.info("rate limit exceeded", extra={"limit": limit.name, "retryAfterSeconds": retry_after})
-                raise RateLimitExceeded(
-                    "RATE_LIMITED", f"too many {limit.name} requests: at most {limit.count} per {_window_text(limit.window_seconds)}",
-                    status=429, limit=limit.name, retryAfterSeconds=retry_after) from None
-            raise _unavailable(limit, error) from None
         except Exception as error:  # noqa: BLE001 - any fault denies: the limiter fails closed
             raise _unavailable(limit, error) from None
+        if response is None:
+            metrics.add_metric(name="RateLimitExceeded", unit="Count", value=1)
+            logger.info("rate limit exceeded", extra={"limit": limit.name, "retryAfterSeconds": retry_after})
+            raise RateLimitExceeded(
+                "RATE_LIMITED", f"too many {limit.name} requests: at most {limit.count} per {_window_text(limit.window_seconds)}",
+                status=429, limit=limit.name, retryAfterSeconds=retry_after)
         return int(response.get("Attributes", {}).get("count", 1))
 
 

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from botocore.exceptions import ClientError as AwsClientError
+from common.dynamo import conditional
 from common.tables import SESSION_ACTIVE, SESSION_ENDED, is_live
 
 from session_management.records import Session
@@ -36,11 +36,6 @@ _CONTROL_CHANGES: dict[str, dict[str, Any]] = {
 _SILENCE_POSITION = {"paused": "pausedAtSample", "muted": "mutedAtSample"}
 
 
-def is_condition_failure(error: Exception) -> bool:
-    """True when a write was refused by its ConditionExpression (a decision, not a fault)."""
-    return isinstance(error, AwsClientError) and error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
 class SessionRepository:
     """Reads ignore expired rows; writes carry the conditions that keep sessions consistent."""
 
@@ -54,13 +49,8 @@ class SessionRepository:
 
     def create(self, session: Session) -> bool:
         """Store a new session; False when the id is taken (even by an expired, undeleted row)."""
-        try:
-            self._table.put_item(Item=session.to_item(), ConditionExpression="attribute_not_exists(sessionId)")
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return conditional(self._table.put_item, Item=session.to_item(),
+                           ConditionExpression="attribute_not_exists(sessionId)") is not None
 
     def delete(self, session_id: str) -> None:
         """Remove a row that was never handed out (creation rolled back)."""
@@ -72,37 +62,30 @@ class SessionRepository:
         Returns the updated session, or None when any condition failed (the caller reads the
         row to say which). The condition is the capacity check: the 501st join fails here.
         """
-        try:
-            response = self._table.update_item(
-                Key={"sessionId": session_id},
-                UpdateExpression="ADD listenerCount :one SET updatedAt = :now",
-                ConditionExpression=("attribute_exists(sessionId) AND #status = :active AND listenerCount < :max "
-                                     "AND expiresAt > :now AND createdAt > :minCreated"),
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":one": 1, ":now": now, ":active": SESSION_ACTIVE, ":max": max_listeners,
-                                           ":minCreated": min_created_at},
-                ReturnValues="ALL_NEW",
-            )
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
+        response = conditional(
+            self._table.update_item,
+            Key={"sessionId": session_id},
+            UpdateExpression="ADD listenerCount :one SET updatedAt = :now",
+            ConditionExpression=("attribute_exists(sessionId) AND #status = :active AND listenerCount < :max "
+                                 "AND expiresAt > :now AND createdAt > :minCreated"),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":one": 1, ":now": now, ":active": SESSION_ACTIVE, ":max": max_listeners,
+                                       ":minCreated": min_created_at},
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
+            return None
         return Session.from_item(response["Attributes"])
 
     def remove_listener(self, session_id: str, now: int) -> bool:
         """Count one listener less; never below 0 and never creates a row."""
-        try:
-            self._table.update_item(
-                Key={"sessionId": session_id},
-                UpdateExpression="ADD listenerCount :minusOne SET updatedAt = :now",
-                ConditionExpression="attribute_exists(sessionId) AND listenerCount > :zero",
-                ExpressionAttributeValues={":minusOne": -1, ":zero": 0, ":now": now},
-            )
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return conditional(
+            self._table.update_item,
+            Key={"sessionId": session_id},
+            UpdateExpression="ADD listenerCount :minusOne SET updatedAt = :now",
+            ConditionExpression="attribute_exists(sessionId) AND listenerCount > :zero",
+            ExpressionAttributeValues={":minusOne": -1, ":zero": 0, ":now": now},
+        ) is not None
 
     def take_over(self, session_id: str, connection_id: str, user_id: str, now: int) -> Session | None:
         """Make ``connection_id`` the speaker connection, only for the same Cognito user.
@@ -110,20 +93,18 @@ class SessionRepository:
         Returns the session as it was before (its old ``speakerConnectionId``), or None when the
         session is not active or belongs to another user.
         """
-        try:
-            response = self._table.update_item(
-                Key={"sessionId": session_id},
-                UpdateExpression="SET speakerConnectionId = :conn, updatedAt = :now REMOVE speakerDisconnectedAt",
-                ConditionExpression=("attribute_exists(sessionId) AND speakerUserId = :user AND #status = :active "
-                                     "AND expiresAt > :now"),
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":conn": connection_id, ":user": user_id, ":active": SESSION_ACTIVE, ":now": now},
-                ReturnValues="ALL_OLD",
-            )
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
+        response = conditional(
+            self._table.update_item,
+            Key={"sessionId": session_id},
+            UpdateExpression="SET speakerConnectionId = :conn, updatedAt = :now REMOVE speakerDisconnectedAt",
+            ConditionExpression=("attribute_exists(sessionId) AND speakerUserId = :user AND #status = :active "
+                                 "AND expiresAt > :now"),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":conn": connection_id, ":user": user_id, ":active": SESSION_ACTIVE, ":now": now},
+            ReturnValues="ALL_OLD",
+        )
+        if response is None:
+            return None
         return Session.from_item(response["Attributes"])
 
     def apply_control(self, session_id: str, connection_id: str, command: str, now: int) -> tuple[Session, Session] | None:
@@ -145,57 +126,48 @@ class SessionRepository:
                 update = f"SET {attribute} = :flag, updatedAt = :now REMOVE {position}"
             values[":flag"] = flag
             changes = {attribute: flag}
-        try:
-            response = self._table.update_item(
-                Key={"sessionId": session_id},
-                UpdateExpression=update,
-                ConditionExpression=("attribute_exists(sessionId) AND speakerConnectionId = :conn AND #status = :active "
-                                     "AND expiresAt > :now"),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_OLD",
-            )
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
+        response = conditional(
+            self._table.update_item,
+            Key={"sessionId": session_id},
+            UpdateExpression=update,
+            ConditionExpression=("attribute_exists(sessionId) AND speakerConnectionId = :conn AND #status = :active "
+                                 "AND expiresAt > :now"),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_OLD",
+        )
+        if response is None:
+            return None
         before = Session.from_item(response["Attributes"])
         return before, dataclasses.replace(before, updated_at=now, **changes)
 
     def end(self, session_id: str, reason: str, now: int) -> Session | None:
         """End an active session; returns it ended, or None if it was not active (someone else ended it)."""
-        try:
-            response = self._table.update_item(
-                Key={"sessionId": session_id},
-                UpdateExpression="SET #status = :ended, endedAt = :now, endReason = :reason, updatedAt = :now",
-                ConditionExpression="attribute_exists(sessionId) AND #status = :active",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":ended": SESSION_ENDED, ":active": SESSION_ACTIVE, ":now": now, ":reason": reason},
-                ReturnValues="ALL_NEW",
-            )
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
+        response = conditional(
+            self._table.update_item,
+            Key={"sessionId": session_id},
+            UpdateExpression="SET #status = :ended, endedAt = :now, endReason = :reason, updatedAt = :now",
+            ConditionExpression="attribute_exists(sessionId) AND #status = :active",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":ended": SESSION_ENDED, ":active": SESSION_ACTIVE, ":now": now, ":reason": reason},
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
+            return None
         return Session.from_item(response["Attributes"])
 
     def mark_speaker_gone(self, session_id: str, connection_id: str, now: int) -> bool:
         """Record that the speaker connection is gone (starts the grace period), only if it still
         is the session's speaker connection: after a refresh the old connection's disconnect is a no-op."""
-        try:
-            self._table.update_item(
-                Key={"sessionId": session_id},
-                UpdateExpression="SET speakerDisconnectedAt = :now, updatedAt = :now",
-                ConditionExpression=("attribute_exists(sessionId) AND speakerConnectionId = :conn AND #status = :active "
-                                     "AND attribute_not_exists(speakerDisconnectedAt)"),
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":conn": connection_id, ":active": SESSION_ACTIVE, ":now": now},
-            )
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return conditional(
+            self._table.update_item,
+            Key={"sessionId": session_id},
+            UpdateExpression="SET speakerDisconnectedAt = :now, updatedAt = :now",
+            ConditionExpression=("attribute_exists(sessionId) AND speakerConnectionId = :conn AND #status = :active "
+                                 "AND attribute_not_exists(speakerDisconnectedAt)"),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":conn": connection_id, ":active": SESSION_ACTIVE, ":now": now},
+        ) is not None
 
     def scan_active(self, now: int) -> Iterator[Session]:
         """Every live, active session (a paginated Scan; see docs/data-model.md for why not a GSI)."""

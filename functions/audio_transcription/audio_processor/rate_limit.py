@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError as AwsClientError
+from common.dynamo import conditional
 from common.envelope import ClientError
 from common.observability import logger
-
-from audio_transcription.dynamo import is_condition_failure
 
 LIMIT_NAME = "audioChunks"
 WINDOW_SECONDS = 1
@@ -31,7 +29,8 @@ class ChunkRateLimiter:
         """Count one chunk; raises ``ClientError`` when over the limit or when counting failed."""
         window = int(now) - int(now) % WINDOW_SECONDS
         try:
-            self._table.update_item(
+            response = conditional(
+                self._table.update_item,
                 Key={"limitKey": f"{LIMIT_NAME}#{connection_id}#{window}"},
                 UpdateExpression="ADD #count :one SET expiresAt = :expires",
                 ConditionExpression="attribute_not_exists(#count) OR #count < :limit",
@@ -39,13 +38,11 @@ class ChunkRateLimiter:
                 ExpressionAttributeValues={":one": 1, ":limit": self._limit,
                                            ":expires": window + WINDOW_SECONDS + _EXPIRY_MARGIN_SECONDS},
             )
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                raise ClientError("RATE_LIMITED", f"at most {self._limit} audio chunks per second",
-                                  status=429, limit=LIMIT_NAME, retryAfterSeconds=WINDOW_SECONDS) from None
-            raise self._unavailable(error) from None
         except Exception as error:  # noqa: BLE001 - fail closed on anything unexpected
             raise self._unavailable(error) from None
+        if response is None:
+            raise ClientError("RATE_LIMITED", f"at most {self._limit} audio chunks per second",
+                              status=429, limit=LIMIT_NAME, retryAfterSeconds=WINDOW_SECONDS)
 
     @staticmethod
     def _unavailable(error: Exception) -> ClientError:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError as AwsClientError
+from common.dynamo import conditional, is_condition_failure
 from common.envelope import ClientError
 from common.tables import SESSION_ACTIVE
 
-from audio_transcription.dynamo import decimal, is_condition_failure
+from audio_transcription.dynamo import decimal
 from audio_transcription.stream_worker.lease import lease_is_live
 
 
@@ -78,14 +79,8 @@ class SessionGate:
         else:
             update = "SET lastAudioSequence = :prev ADD audioSamples :minus"
             values = {":seq": sequence, ":prev": previous_sequence, ":minus": -samples}
-        try:
-            self._table.update_item(Key={"sessionId": session_id}, UpdateExpression=update,
-                                    ConditionExpression="lastAudioSequence = :seq", ExpressionAttributeValues=values)
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return conditional(self._table.update_item, Key={"sessionId": session_id}, UpdateExpression=update,
+                           ConditionExpression="lastAudioSequence = :seq", ExpressionAttributeValues=values) is not None
 
 
 def _plain(item: Any) -> dict[str, Any] | None:

@@ -26,10 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError as AwsClientError
+from common.dynamo import conditional
 
 from audio_transcription.dynamo import decimal as _decimal
-from audio_transcription.dynamo import is_condition_failure
 
 
 @dataclass(frozen=True)
@@ -91,12 +90,7 @@ class LeaseStore:
         self._table = table
 
     def _update(self, **kwargs: Any) -> dict[str, Any] | None:
-        try:
-            return self._table.update_item(**kwargs)
-        except AwsClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
+        return conditional(self._table.update_item, **kwargs)
 
     def claim(self, session_id: str, lease_id: str, now: float, grace: float) -> bool:
         """Take a free or expired lease for a worker about to be invoked."""
