@@ -22,7 +22,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from common.envelope import ClientError
-from common.observability import logger, metrics, tracer
+from common.observability import lambda_entry, logger, metrics
 from common.settings import SettingsError
 
 from emotion_dynamics.audio_input import decode_audio
@@ -151,9 +151,7 @@ def _count_error() -> None:
     metrics.add_metric(name="ErrorCount", unit=MetricUnit.Count, value=1)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)  # replies carry audio: keep them out of traces
-@metrics.log_metrics
+@lambda_entry
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """Analyse the speaker's dynamics and voice ``text`` with them; see the module docstring."""
     if isinstance(event, dict):

@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from common.observability import logger, metrics, tracer
+from common.observability import lambda_entry, logger, metrics
 
 from . import clients
 from . import telemetry as m
@@ -51,9 +51,7 @@ def use_processor(processor: TranslationProcessor | None) -> None:
         _processor = processor
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@lambda_entry
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """Process one segment; returns a summary (visible to an async on-success destination)."""
     return handle(event, context).to_dict()

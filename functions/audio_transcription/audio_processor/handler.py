@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.envelope import ClientError, error_message
-from common.observability import logger, metrics, tracer
+from common.observability import lambda_entry, logger, metrics
 
 from audio_transcription.audio_processor.enqueue import ensure_worker, store_chunk
 from audio_transcription.audio_processor.rate_limit import ChunkRateLimiter
@@ -71,8 +71,7 @@ def deps() -> Deps:
     return _deps
 
 
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     """API Gateway WebSocket ``sendAudio`` route."""
     return handle(event, deps())

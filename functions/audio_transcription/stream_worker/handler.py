@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 from typing import Any
 
-from common.observability import logger, metrics, tracer
+from common.observability import lambda_entry, logger
 
 from audio_transcription.chunks import ChunkStore
 from audio_transcription.feature_flag import FeatureFlag
@@ -48,8 +48,7 @@ def configure(settings: StreamWorkerSettings | None = None, deps: WorkerDeps | N
     _deps = deps or build_deps(_settings)
 
 
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Async-invoked entry point."""
     if _settings is None or _deps is None:

@@ -9,6 +9,7 @@ from audio_transcription.stream_worker import handler as worker_handler
 from audio_transcription.stream_worker.transcribe_stream import AmazonTranscribeStreamFactory
 from audio_transcription.tests.conftest import SESSION
 from audio_transcription.tests.transcripts import event, items_from_text, result
+from common import observability
 
 
 class Context:
@@ -31,7 +32,7 @@ def test_invalid_event_is_logged_not_raised(world):
 
 def test_lambda_handler_runs_a_worker(world, monkeypatch):
     world.put_session()
-    monkeypatch.setattr(worker_handler.metrics, "namespace", "Test")
+    monkeypatch.setattr(observability.metrics, "namespace", "Test")
     worker_handler.configure(world.worker_settings, world.worker_deps())
     try:
         out = worker_handler.lambda_handler({"sessionId": SESSION, "leaseId": "nope", "reason": "start"}, Context())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.observability import logger, metrics, tracer
+from common.observability import lambda_entry, logger, metrics
 
 from session_management.authorizer.jwt_validation import CognitoTokenValidator, JwksCache, http_jwks_fetcher
 from session_management.authorizer.policy import ALLOW, Decision, decide, deny, policy
@@ -34,9 +34,7 @@ def _configured() -> tuple[AuthorizerSettings, CognitoTokenValidator]:
     return _state["settings"], _state["validator"]
 
 
-@logger.inject_lambda_context(clear_state=True, log_event=False)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Return an Allow or Deny policy for the $connect request (never raises)."""
     method_arn = ""

@@ -7,15 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from common.envelope import ClientError
-from common.observability import logger, metrics, tracer
+from common.observability import lambda_entry, logger, metrics
 
 from session_management.connect.registration import register_connection
 from session_management.routing import open_request
 
 
-@logger.inject_lambda_context(clear_state=True, log_event=False)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Register the connection or refuse the handshake."""
     request, deps, failed = open_request(event)

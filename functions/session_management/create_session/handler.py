@@ -5,16 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from common.observability import logger, metrics, tracer
+from common.observability import lambda_entry, metrics
 
 from session_management.create_session.creation import create_session
 from session_management.messages import CREATE_SESSION
 from session_management.routing import handle_message
 
 
-@logger.inject_lambda_context(clear_state=True, log_event=False)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Create a session; SessionCreationLatency covers the whole request including the reply."""
     started = time.perf_counter()

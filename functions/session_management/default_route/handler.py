@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from common.envelope import ClientError
-from common.observability import logger, metrics, tracer
+from common.observability import lambda_entry, logger, metrics
 
 from session_management.messages import VALID_ACTIONS, decode_body, request_id_of
 from session_management.routing import open_request, with_request_id
@@ -27,9 +27,7 @@ def explain(body: Any, is_base64: bool) -> ClientError:
     return ClientError("UNKNOWN_ACTION", f"unknown action {action[:64]!r}", validActions=list(VALID_ACTIONS))
 
 
-@logger.inject_lambda_context(clear_state=True, log_event=False)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Post the error to the sender."""
     request, deps, failed = open_request(event)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.observability import logger, metrics, tracer
+from common.observability import lambda_entry, logger, metrics
 
 from session_management.membership import remove_connection
 from session_management.routing import open_request
 
 
-@logger.inject_lambda_context(clear_state=True, log_event=False)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Delete the connection row; a listener leaves its session, a speaker starts its grace period."""
     request, deps, failed = open_request(event)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.observability import logger, metrics, tracer
+from common.observability import lambda_entry
 
 from session_management.messages import REFRESH_CONNECTION
 from session_management.refresh.takeover import refresh_connection
 from session_management.routing import handle_message
 
 
-@logger.inject_lambda_context(clear_state=True, log_event=False)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Move a speaker's session or a listener's membership onto this connection."""
     return handle_message(event, (REFRESH_CONNECTION,), refresh_connection)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.observability import logger, metrics, tracer
+from common.observability import lambda_entry
 
 from session_management.deps import build_deps
 from session_management.scheduled.sweep import run_sweep
 
 
-@logger.inject_lambda_context(clear_state=True, log_event=False)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Run one sweep; raises on setup errors so the Lambda Errors metric and alarms see them."""
     deps = build_deps()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from common.envelope import ClientError
-from common.observability import logger, metrics, tracer
+from common.observability import lambda_entry
 
 from session_management.deps import Deps
 from session_management.events import WebSocketRequest
@@ -27,9 +27,7 @@ def get_session_status(deps: Deps, request: WebSocketRequest, caller: Connection
     return [session_status(deps, session)]
 
 
-@logger.inject_lambda_context(clear_state=True, log_event=False)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer the caller's session status."""
     return handle_message(event, (GET_SESSION_STATUS,), get_session_status)
