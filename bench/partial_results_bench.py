@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 
-from audio_transcription.partial_results import PartialResultProcessor, ProcessorConfig  # noqa: E402
+from audio_transcription.partial_results.config import ProcessorConfig  # noqa: E402
+from audio_transcription.partial_results.processor import PartialResultProcessor  # noqa: E402
 from audio_transcription.tests.replays import all_replays, replay  # noqa: E402
 
 GOAL_US = 50.0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from audio_transcription.partial_results import PartialResultProcessor, ProcessorConfig
+from audio_transcription.partial_results.config import ProcessorConfig
 from audio_transcription.partial_results.model import join_words
+from audio_transcription.partial_results.processor import PartialResultProcessor
 from audio_transcription.partial_results.rate_limiter import TokenBucket
 from audio_transcription.tests.replays import spoken
 from audio_transcription.tests.transcripts import event, items_from_text, mark, result, word

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from audio_transcription.partial_results import PartialResultProcessor, ProcessorConfig
+from audio_transcription.partial_results.config import ProcessorConfig
+from audio_transcription.partial_results.processor import PartialResultProcessor
 from audio_transcription.tests.replays import spoken
 from audio_transcription.tests.transcripts import event, mark, result, word
 from hypothesis import HealthCheck, given, settings

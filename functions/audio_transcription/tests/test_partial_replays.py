@@ -4,7 +4,8 @@ stable phrases before their final, orphans on time."""
 from __future__ import annotations
 
 import pytest
-from audio_transcription.partial_results import PartialResultProcessor, ProcessorConfig
+from audio_transcription.partial_results.config import ProcessorConfig
+from audio_transcription.partial_results.processor import PartialResultProcessor
 from audio_transcription.tests.replays import all_replays, load_replay, replay, spoken
 
 REPLAYS = all_replays()
