@@ -37,6 +37,16 @@ def test_the_runtime_python_is_installed():
     assert python
 
 
+def test_a_missing_runtime_python_is_an_error_not_a_skip(monkeypatch, tmp_path):
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
+    monkeypatch.delenv("LAMBDA_PYTHON399", raising=False)
+    with pytest.raises(RuntimePythonMissing, match=r"python3\.99, the Lambda runtime's Python, is not installed"):
+        find_runtime_python("3.99")
+    function = FunctionSpec("test", "probe", "probe.handler.lambda_handler", "python3.99", tmp_path / "none.zip", ())
+    with pytest.raises(RuntimePythonMissing):
+        import_handler(function)
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_handler_imports_in_the_lambda_runtime(deployments, stack):
     functions = functions_of(deployments[stack])
