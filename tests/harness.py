@@ -168,10 +168,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
             service = args.args["serviceName"]
             return {"name": f"{service}.amazonaws.com", "serviceName": service, "suffix": "amazonaws.com",
                     "region": args.args.get("region", REGION), "id": service}
-        if args.token == "aws:iam/getRole:getRole":
-            # Every role asked about exists, untagged (an account where API Gateway's logging role is set up).
-            name = args.args["name"]
-            return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "name": name, "id": name, "tags": {}}
+        if args.token == "aws:iam/getRoles:getRoles":
+            # A role asked for by exact name (`^name$`) exists, under the asked path (an account where API
+            # Gateway's logging role is already set up).
+            name, path = args.args.get("nameRegex", "").strip("^$"), args.args.get("pathPrefix", "/")
+            return {"arns": [f"arn:aws:iam::{ACCOUNT_ID}:role{path}{name}"], "names": [name], "id": name}
         return {}
 
 

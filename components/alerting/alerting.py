@@ -1,4 +1,8 @@
-"""Alerting component: one SNS topic for every alarm, TLS-only, optional email subscription."""
+"""Alerting component: one SNS topic for every alarm, TLS-only, the email subscription config names.
+
+`alerting:requireSubscriber` (true in staging and prod) makes `alerting:email` required, so those
+stacks' alarms always reach a person; the topic carries the requirement as a tag for the policy pack.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackConfig
+
+# Topic tag the policy pack reads: "true" means the stack must subscribe someone to it.
+REQUIRE_SUBSCRIBER_TAG = "require-subscriber"
 
 
 @dataclass
@@ -25,7 +32,9 @@ class Alerting(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlertingArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("speech-translation:alerting:Alerting", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.topic = aws.sns.Topic(f"{name}-topic", name=f"{args.config.name_prefix}-alarms", opts=child)
+        self.topic = aws.sns.Topic(
+            f"{name}-topic", name=f"{args.config.name_prefix}-alarms",
+            tags={REQUIRE_SUBSCRIBER_TAG: str(args.config.alerting.requireSubscriber).lower()}, opts=child)
         self.topic_policy = aws.sns.TopicPolicy(
             f"{name}-topic-policy",
             arn=self.topic.arn,

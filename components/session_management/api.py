@@ -2,8 +2,9 @@
 
 Access logs need API Gateway's account-wide CloudWatch role (one setting per account and region).
 Exactly one stack per account and region owns it (`api:manageAccountLoggingRole`); the role has
-one name per account and region, so IAM itself refuses a second owner, and preview checks both
-ways: an owner finds no role owned by another stack, a non-owner finds the role in place.
+one name per account and region, so IAM itself refuses a second owner, its path names the owning
+stack, and preview checks both ways: an owner finds no role owned by another stack, a non-owner
+finds the role in place.
 """
 
 from __future__ import annotations
@@ -34,8 +35,6 @@ ACCESS_LOG_FORMAT = json.dumps({
     "authorizerError": "$context.authorizer.error",
 })
 
-# Tag on the account logging role naming the stack that owns it.
-LOGGING_ROLE_OWNER_TAG = "owner-stack"
 LOGGING_ROLE_README = "README, 'Account-wide API Gateway logging role'"
 
 
@@ -44,11 +43,16 @@ def account_logging_role_name(platform: Platform) -> str:
     return f"{platform.config.project}-apigw-cloudwatch-{platform.region}"[:64]
 
 
+def account_logging_role_path(platform: Platform) -> str:
+    """IAM path of the role: `/<project>/<owning stack>/`, so a lookup tells who owns it."""
+    return f"/{platform.config.project}/{platform.config.stack}/"
+
+
 def check_account_logging_role(platform: Platform) -> None:
     """Fail preview when access logs would have no role, or when a second stack would take the role over."""
     cfg = platform.config
     name = account_logging_role_name(platform)
-    owner = _existing_role_owner(name)
+    owner = _existing_role_owner(cfg.project, name)
     if cfg.api.manageAccountLoggingRole:
         if owner not in (None, "", cfg.stack):
             raise ConfigError(f"config key 'api:manageAccountLoggingRole' is true, but API Gateway's account logging role "
@@ -60,15 +64,15 @@ def check_account_logging_role(platform: Platform) -> None:
                           f"exactly one stack of this account and region and deploy it first ({LOGGING_ROLE_README})")
 
 
-def _existing_role_owner(name: str) -> Optional[str]:
-    """None when the role does not exist; else its owner tag ("" when untagged)."""
-    try:
-        role = aws.iam.get_role(name=name)
-    except Exception:  # noqa: BLE001 - GetRole answers NoSuchEntity as an invoke error
-        return None
-    if not role.arn:
-        return None
-    return (role.tags or {}).get(LOGGING_ROLE_OWNER_TAG, "")
+def _existing_role_owner(project: str, name: str) -> Optional[str]:
+    """None when the role does not exist; else the stack its path names ("" when none).
+
+    A list, not GetRole: GetRole fails the whole program when the role is missing."""
+    found = aws.iam.get_roles(path_prefix=f"/{project}/", name_regex=f"^{name}$")
+    for arn in found.arns or []:
+        path = arn.split(":role/", 1)[-1].split("/")[:-1]  # ["<project>", "<stack>"]
+        return path[1] if len(path) > 1 else ""
+    return None
 
 
 class WebSocketApi:
@@ -127,9 +131,9 @@ class WebSocketApi:
         role = aws.iam.Role(
             f"{name}-cloudwatch-role",
             name=role_name,
+            path=account_logging_role_path(platform),
             assume_role_policy=assume_role_policy(platform.service_principal("apigateway")),
             description=f"API Gateway's account-wide CloudWatch Logs role in {platform.region}, owned by stack {platform.config.stack}",
-            tags={LOGGING_ROLE_OWNER_TAG: platform.config.stack},
             opts=child,
         )
         aws.iam.RolePolicy(

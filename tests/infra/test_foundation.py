@@ -170,6 +170,8 @@ BROKEN = {
     "websocket-handler-timeout": fake(FUNCTION, timeout=60, tags={"websocket-route": "true"}),
     "code-assets-exist": fake(FUNCTION, code={"path": "build/functions/never-built.zip"}),
     "lambda-log-group-retention": fake(FUNCTION, name="speech-translation-dev-orphan"),
+    "alarm-topic-has-subscriber": fake("aws:sns/topic:Topic", name="speech-translation-prod-alarms",
+                                       tags={"require-subscriber": "true"}),
 }
 
 
