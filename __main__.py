@@ -18,7 +18,7 @@ if not region:
     raise pulumi.RunError("config key 'aws:region' is required; set it with `pulumi config set aws:region <region>`")
 account_id = aws.get_caller_identity_output().account_id
 
-alerting = Alerting("alerting", AlertingArgs(config=config, account_id=account_id))
+alerting = Alerting("alerting", AlertingArgs(config=config, account_id=account_id, region=region))
 layers = LambdaLayers("layers", LambdaLayersArgs(config=config))
 platform = Platform(config=config, region=region, account_id=account_id, alarm_topic_arn=alerting.topic_arn,
                     layer_arns=layers.arns, partition=aws.get_partition().partition)

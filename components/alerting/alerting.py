@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackConfig
+from components.shared.platform import service_principal
 
 # Topic tag the policy pack reads: "true" means the stack must subscribe someone to it.
 REQUIRE_SUBSCRIBER_TAG = "require-subscriber"
@@ -20,10 +21,11 @@ REQUIRE_SUBSCRIBER_TAG = "require-subscriber"
 
 @dataclass
 class AlertingArgs:
-    """Stack config (name prefix, optional email)."""
+    """Stack config (name prefix, email), the account (topic policy) and region (service principal)."""
 
     config: StackConfig
     account_id: pulumi.Input[str]
+    region: str
 
 
 class Alerting(pulumi.ComponentResource):
@@ -44,7 +46,7 @@ class Alerting(pulumi.ComponentResource):
                     {
                         "Sid": "AllowCloudWatchAlarms",
                         "Effect": "Allow",
-                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Principal": {"Service": service_principal("cloudwatch", args.region)},
                         "Action": "sns:Publish",
                         "Resource": self.topic.arn,
                         "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}},

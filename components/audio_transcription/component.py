@@ -136,7 +136,8 @@ class AudioTranscription(pulumi.ComponentResource):
     def _worker_statements(self, sessions: SessionManagement, worker_arn: pulumi.Input[str],
                            translation_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
         return [
-            *sessions.table_access(sessions=("GetItem", "UpdateItem")),
+            # The lease and the session state live on the session row; every read is an update's return value.
+            *sessions.table_access(sessions=("UpdateItem",)),
             # Read the buffer in order; delete what was fed (batch_writer: BatchWriteItem).
             {"Effect": "Allow", "Action": ["dynamodb:Query", "dynamodb:BatchWriteItem"], "Resource": [self.chunks.arn]},
             # StartStreamTranscription has no resource-level permissions.

@@ -45,9 +45,10 @@ class Platform:
 
     def service_principal(self, service: str) -> str:
         """The IAM principal of an AWS service (`lambda`, `apigateway` ...) in this partition and region."""
-        return _service_principal(service, self.region)
+        return service_principal(service, self.region)
 
 
 @functools.cache
-def _service_principal(service: str, region: str) -> str:
+def service_principal(service: str, region: str) -> str:
+    """The provider's principal for `service` in `region`, right in every partition (China included)."""
     return aws.get_service_principal(service_name=service, region=region).name

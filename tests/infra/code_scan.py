@@ -148,3 +148,32 @@ def method_table_operations(module: str, class_name: str) -> dict[str, set[str]]
         return operations
 
     return {name: closure(name) for name in methods if not name.startswith("_")}
+
+
+def _batch_names(tree: ast.AST) -> set[str]:
+    """Names bound by ``with table.batch_writer() as batch``: their put/delete calls are one BatchWriteItem."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.With):
+            for item in node.items:
+                call = item.context_expr
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "batch_writer" \
+                        and isinstance(item.optional_vars, ast.Name):
+                    names.add(item.optional_vars.id)
+    return names
+
+
+def client_operations(handler: str, operations: set[str]) -> set[str]:
+    """Which of the named boto3 operations (``get_item``, ``invoke`` ...) the handler's reachable code calls
+    or passes on (``conditional(table.update_item, ...)``); ``batch.put_item`` inside ``batch_writer``
+    counts as ``batch_writer``."""
+    found: set[str] = set()
+    for path in reachable_modules(handler):
+        tree = _tree(path)
+        batches = _batch_names(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in operations:
+                if isinstance(node.value, ast.Name) and node.value.id in batches:
+                    continue
+                found.add(node.attr)
+    return found

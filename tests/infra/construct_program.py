@@ -16,7 +16,7 @@ from components.shared.platform import Platform
 
 config = load_stack_config()
 account_id = aws.get_caller_identity_output().account_id
-alerting = Alerting("alerting", AlertingArgs(config=config, account_id=account_id))
+alerting = Alerting("alerting", AlertingArgs(config=config, account_id=account_id, region=aws.config.region))
 layers = LambdaLayers("layers", LambdaLayersArgs(config=config))
 platform = Platform(config=config, region=aws.config.region, account_id=account_id, alarm_topic_arn=alerting.topic_arn,
                     layer_arns=layers.arns, partition=aws.get_partition().partition)
