@@ -121,7 +121,7 @@ class AudioTranscription(pulumi.ComponentResource):
         add_route(f"{name}-send-audio", sessions.api, "sendAudio", self.audio_processor, self)
         self.metrics_service = SERVICE
         self.alarms = self._alarms(name, platform)
-        self.dashboard = create_dashboard(f"{name}-dashboard", platform.physical_name("audio-transcription"),
+        self.dashboard = create_dashboard(f"{name}-dashboard", platform.global_name("audio-transcription"),
                                           self._widgets(platform), self)
         self.register_outputs({"chunks_table": self.chunks.name, "feature_flag_parameter": self.feature_flag.name})
 

@@ -80,7 +80,7 @@ class EmotionDynamics(pulumi.ComponentResource):
         platform = args.platform
         namespace = platform.metrics_namespace
         self.alarms = self._alarms(name, platform, args)
-        self.dashboard = create_dashboard(f"{name}-dashboard", platform.physical_name("emotion-dynamics"), [
+        self.dashboard = create_dashboard(f"{name}-dashboard", platform.global_name("emotion-dynamics"), [
             metric_widget("Segment analysis p95 (ms), stream worker",
                           service_metrics(namespace, args.analysis_service, ANALYSIS_LATENCY), region=platform.region, stat="p95"),
             metric_widget("Polly synthesis p95 (ms), translation pipeline",

@@ -149,7 +149,7 @@ class SessionManagement(pulumi.ComponentResource):
         self.scheduled = self._schedule(name, platform, statements(sessions_extra=("Scan",)), environment)
         self.alarms = self._alarms(name, platform)
         functions = [self.authorizer_function, *self.handlers.values(), self.scheduled]
-        self.dashboard = create_dashboard(f"{name}-dashboard", platform.physical_name("sessions"), [
+        self.dashboard = create_dashboard(f"{name}-dashboard", platform.global_name("sessions"), [
             metric_widget("Sessions and connections", service_metrics(
                 platform.metrics_namespace, SERVICE, "SessionsCreated", "ListenersJoined", "ConnectionErrors", "RateLimitExceeded"),
                 region=platform.region),

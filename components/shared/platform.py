@@ -43,6 +43,11 @@ class Platform:
             raise pulumi.RunError(f"resource name '{full}' is longer than {max_length} characters; shorten the stack name")
         return full
 
+    def global_name(self, name: str, max_length: int = 255) -> str:
+        """A physical name for an account-wide (not regional) resource, such as a CloudWatch dashboard or an
+        IAM role: it carries the region too, so the same stack name in two regions never collides."""
+        return self.physical_name(f"{name}-{self.region}", max_length)
+
     def service_principal(self, service: str) -> str:
         """The IAM principal of an AWS service (`lambda`, `apigateway` ...) in this partition and region."""
         return service_principal(service, self.region)

@@ -99,7 +99,7 @@ class TranslationPipeline(pulumi.ComponentResource):
         def metric(*names: str) -> list[list[str]]:
             return service_metrics(platform.metrics_namespace, SERVICE, *names)
 
-        self.dashboard = create_dashboard(f"{name}-dashboard", platform.physical_name("translation"), [
+        self.dashboard = create_dashboard(f"{name}-dashboard", platform.global_name("translation"), [
             metric_widget("Segment emitted to last listener posted, p95 (ms)",
                           metric("EndToEndLatency", "TranslationLatency", "PollySynthesisLatency"), platform.region, stat="p95"),
             metric_widget("Cache hits and misses", metric("CacheHit", "CacheMiss"), platform.region),

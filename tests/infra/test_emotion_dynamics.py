@@ -63,7 +63,7 @@ def test_alarms_watch_the_live_path(deployments, stack):
     assert (alarms["emotion-fallbacks"]["metricName"], alarms["emotion-fallbacks"]["dimensions"]) == \
         ("FallbackCount", {"service": "translation-pipeline"})
     assert deployments[stack].find(lambda r: r.type == "aws:cloudwatch/dashboard:Dashboard"
-                                   and r.inputs["dashboardName"].endswith("emotion-dynamics"))
+                                   and r.inputs["dashboardName"].endswith("emotion-dynamics-us-east-1"))
 
 
 def test_thresholds_follow_config(tuned):

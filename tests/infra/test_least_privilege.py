@@ -148,3 +148,13 @@ def test_a_china_region_deploy_uses_that_partition_throughout(built_artifacts, m
         assert permission.inputs["principal"].endswith(".amazonaws.com.cn")
     [api] = deployment.of_type("aws:apigatewayv2/api:Api")
     assert deployment.outputs["websocket_url"] == api.outputs["apiEndpoint"] + "/live"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_account_wide_names_carry_the_region(deployments, stack):
+    """IAM roles and CloudWatch dashboards are account-wide: a prefix or the region keeps two regions apart."""
+    deployment = deployments[stack]
+    for dashboard in deployment.of_type("aws:cloudwatch/dashboard:Dashboard"):
+        assert dashboard.inputs["dashboardName"].endswith("-us-east-1"), dashboard.name
+    for role in deployment.of_type("aws:iam/role:Role"):
+        assert role.inputs.get("namePrefix") or role.inputs["name"].endswith("-us-east-1"), role.name
