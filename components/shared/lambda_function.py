@@ -185,8 +185,10 @@ class LambdaFunction(pulumi.ComponentResource):
         # Invokers use the alias: its ARN, its API Gateway invoke ARN, and `name:live` for lambda.invoke.
         self.arn = self.alias.arn
         self.invoke_arn = self.alias.invoke_arn
-        self.qualified_name = pulumi.Output.concat(self.function.name, ":", LIVE_ALIAS)
-        self.qualifier = LIVE_ALIAS
+        # From the alias's outputs, not the constant, so whatever names the alias (a permission, an async
+        # config, a caller's environment) is created after the alias exists.
+        self.qualifier: pulumi.Output[str] = self.alias.name
+        self.qualified_name = pulumi.Output.concat(self.function.name, ":", self.alias.name)
         self.alarms = self._standard_alarms(name, function_name, args)
         self.widgets = [metric_widget(
             f"{name}: invocations, errors, throttles",
