@@ -26,7 +26,6 @@ LAMBDA_ARCHITECTURE = "x86_64"
 CODE_BUNDLES: dict[str, tuple[str, ...]] = {
     "session_management": ("common", "session_management"),
     "audio_transcription": ("common", "audio_transcription", "emotion_dynamics"),
-    "emotion_dynamics": ("common", "emotion_dynamics"),
     "translation_pipeline": ("common", "translation_pipeline", "emotion_dynamics"),
 }
 

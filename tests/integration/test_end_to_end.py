@@ -264,7 +264,9 @@ def test_system_is_built_from_the_stack(run: Run):
     # The worker invoked exactly the functions the stack created, by the names the stack gave them.
     invoked = {i.function_name for i in system.invocations.history}
     assert invoked == {system.worker_fn, system.translation_fn}
-    assert system.function_environment(system.worker_fn)["TRANSLATION_FUNCTION"] == system.translation_fn
+    # ... through their `live` aliases (rollback moves the alias).
+    assert system.function_environment(system.worker_fn)["TRANSLATION_FUNCTION"] == f"{system.translation_fn}:live"
+    assert system.function_environment(system.worker_fn)["STREAM_WORKER_FUNCTION"] == f"{system.worker_fn}:live"
     # Every post went through the @connections endpoint the functions were configured with.
     assert set(system.gateway.endpoints) == {system.endpoint}
 

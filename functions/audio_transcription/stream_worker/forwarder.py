@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -71,11 +72,17 @@ class SegmentForwarder:
             return None
         origin = max(0.0, segment.start_time - _AUDIO_PAD)
         timings = [(max(0.0, s - origin), max(0.0, e - origin)) for s, e in segment.word_timings] or None
+        started = time.perf_counter()
         try:
-            return self._analyze(audio, timeline.sample_rate, self._thresholds, timings).to_dict()
+            dynamics = self._analyze(audio, timeline.sample_rate, self._thresholds, timings).to_dict()
         except Exception as error:  # noqa: BLE001 - a segment without dynamics is voiced plainly
             logger.warning("dynamics analysis failed", extra={"sessionId": self.session_id, "error": str(error)[:200]})
+            self._metrics.add_metric(name="EmotionAnalysisFailures", unit="Count", value=1)
             return None
+        # The emotion dynamics alarms watch these (service dimension of this function).
+        self._metrics.add_metric(name="EmotionExtractionLatency", unit="Milliseconds",
+                                 value=round((time.perf_counter() - started) * 1000.0, 3))
+        return dynamics
 
     async def _consume(self) -> None:
         while True:
