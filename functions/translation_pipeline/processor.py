@@ -27,9 +27,9 @@ from emotion_dynamics.synthesis import PollySynthesizer, SynthesisError
 
 from . import telemetry as m
 from .broadcast import Broadcaster, BroadcastResult, ConnectionCleaner
+from .continuation import open_ended
 from .idempotency import SegmentLedger
 from .listeners import find_listeners, load_session
-from .continuation import open_ended
 from .messages import SegmentRef, audio_messages, caption_messages
 from .segment import Segment
 from .settings import TranslationSettings

@@ -24,6 +24,7 @@ class ResultState:
     __slots__ = (
         "result_id", "items", "analysed", "first_seen", "emitted", "emitted_end", "emitted_from",
         "last_update", "previous", "settled_until", "fallback", "result_end", "settled_at",
+        "idle_items", "idle_emitted", "idle_until",
     )
 
     def __init__(self, result_id: str) -> None:
@@ -40,6 +41,10 @@ class ResultState:
         self.fallback = False
         self.result_end: float | None = None
         self.settled_at: list[float] = []
+        # The last items a tick found no early phrase in (processor._cut_if_waited).
+        self.idle_items: Sequence[Item] | None = None
+        self.idle_emitted = -1
+        self.idle_until = NEG_INF
 
     def note_positions(self, count: int, now: float) -> None:
         """Keep ``first_seen`` as long as the latest partial."""

@@ -48,7 +48,7 @@ from audio_transcription.partial_results.model import (
     Word,
     join_words,
 )
-from audio_transcription.partial_results.phrasing import early_cut
+from audio_transcription.partial_results.phrasing import HOLD_LIMIT, early_cut
 from audio_transcription.partial_results.rate_limiter import TokenBucket
 from audio_transcription.partial_results.stability import (
     CLAUSE_END,
@@ -232,15 +232,25 @@ class PartialResultProcessor:
 
     def _cut_if_waited(self, state: ResultState, now: float, out: list[Segment]) -> None:
         """Between events: settled words that waited ``phrase_max_wait`` go out as an early phrase."""
-        if self.config.phrase_max_words <= 0:
+        cfg = self.config
+        if cfg.phrase_max_words <= 0:
             return
         items = state.items
+        if items is state.idle_items and state.emitted == state.idle_emitted and now < state.idle_until:
+            return  # checked these items already; only more waiting can change the answer, at idle_until
         start = self._align(state, items)
-        if start >= len(items) or now - state.settled_since(start, now) < self.config.phrase_max_wait:
+        since = state.settled_since(start, now)
+        if start >= len(items) or now - since < cfg.phrase_max_wait:
             return
         settled_end = self._settled_end(state, items, start)
         state.note_settled(settled_end, now)
+        before = len(out)
         self._cut_early(state, items, start, settled_end, now, out)
+        if len(out) == before:
+            # Without a new partial, the cut can only change when the sentence-end hold runs out.
+            hold_end = since + HOLD_LIMIT * cfg.phrase_max_wait
+            state.idle_items, state.idle_emitted = items, state.emitted
+            state.idle_until = hold_end if now < hold_end else float("inf")
 
     def _force_if_waited(self, state: ResultState, now: float, out: list[Segment]) -> None:
         items = state.items
