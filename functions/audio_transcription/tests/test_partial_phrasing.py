@@ -7,9 +7,11 @@ import statistics
 import pytest
 from audio_transcription.partial_results import PartialResultProcessor, ProcessorConfig
 from audio_transcription.partial_results.phrasing import early_cut
-from audio_transcription.tests.replays import replay
+from audio_transcription.tests.replays import replay, replay_from_doc
 from audio_transcription.tests.speech_replays import continuous_speech, continuous_speech_doc
 from audio_transcription.tests.transcripts import event, items_from_text, result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 def proc(**overrides) -> PartialResultProcessor:
@@ -133,3 +135,25 @@ def test_config_rejects_inconsistent_phrase_words():
 def test_config_reads_the_phrase_settings_from_the_environment():
     cfg = ProcessorConfig.from_env({"PHRASE_MAX_WORDS": "6", "PHRASE_MIN_WORDS": "4", "PHRASE_MAX_WAIT": "0.7"})
     assert (cfg.phrase_max_words, cfg.phrase_min_words, cfg.phrase_max_wait) == (6, 4, 0.7)
+
+
+SHORT_PASSAGE = ("So the council has agreed a plan with three parts, and the first part is a network of lanes. "
+                 "The second part is a bus service that runs every ten minutes which is what people ask about.")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 100_000), punctuated=st.booleans(), pace=st.floats(0.7, 1.5),
+       max_words=st.integers(1, 8), min_words=st.integers(1, 8), max_wait=st.floats(0.05, 1.5),
+       tick=st.sampled_from([0.01, 0.05, 0.2]), rate=st.sampled_from([2, 5, 10]))
+def test_generated_speech_any_phrase_settings_every_word_once_in_order(seed, punctuated, pace, max_words, min_words,
+                                                                       max_wait, tick, rate):
+    doc = continuous_speech_doc(punctuated, seed, SHORT_PASSAGE, pace=pace)
+    rep = replay_from_doc(doc, "generated")
+    cfg = ProcessorConfig(phrase_max_words=max_words, phrase_min_words=min(min_words, max_words),
+                          phrase_max_wait=max_wait, max_rate_per_second=rate)
+    out = replay(PartialResultProcessor(cfg), rep.events, tick=tick, flush=True)
+    words = [(w.content.casefold(), w.start_time) for _, s in out for w in s.words if not w.punctuation]
+    assert words == [(c.casefold(), start) for c, start, _ in doc["words"]]
+    for _, s in out:
+        if s.reason == "early":
+            assert s.continues and all(w.stable for w in s.words)
