@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from audio_transcription.partial_results import PartialResultProcessor, ProcessorConfig
@@ -157,3 +161,11 @@ def test_generated_speech_any_phrase_settings_every_word_once_in_order(seed, pun
     for _, s in out:
         if s.reason == "early":
             assert s.continues and all(w.stable for w in s.words)
+
+
+def test_the_package_imports_without_the_transcribe_sdk():
+    """The sendAudio handler's zip has no amazon_transcribe; the SDK's names are only type hints here."""
+    functions = Path(__file__).resolve().parents[2]
+    code = ("import sys; sys.modules['amazon_transcribe'] = None; sys.modules['amazon_transcribe.model'] = None; "
+            "import audio_transcription.partial_results as p; p.PartialResultProcessor(p.ProcessorConfig()).tick(1.0)")
+    subprocess.run([sys.executable, "-c", code], cwd=functions, check=True, env={**os.environ, "PYTHONPATH": str(functions)})
