@@ -21,6 +21,8 @@ the stream ends. Rules (README.md has the reasoning):
   (long run-on sentences); unsettled words wait for the final result or an orphan flush.
 * A result with no update for ``orphan_timeout`` is flushed and closed; ``flush`` does the same
   for every open result.
+* Segments leave in speech order: a result's partials emit nothing while a result that started
+  earlier still has words to emit (for at most ``max_buffer_timeout`` of that result's silence).
 * At most ``max_rate_per_second`` partials are analysed per second; the rest are dropped
   (their items are kept as the latest snapshot, so an orphan flush still sees them); finals
   are never dropped.
@@ -205,7 +207,7 @@ class PartialResultProcessor:
         state.analysed = items
         state.settled_until = start + settled
         state.note_settled(start + settled, now)
-        if start >= len(items) or not self._partials_enabled:
+        if start >= len(items) or not self._partials_enabled or self._waits_for_earlier(state, now):
             return
         pos = start
         for end in phrase_ends(items, start, settled, cfg.min_stability_threshold, cfg.pause_threshold,
@@ -238,6 +240,8 @@ class PartialResultProcessor:
         items = state.items
         if items is state.idle_items and state.emitted == state.idle_emitted and now < state.idle_until:
             return  # checked these items already; only more waiting can change the answer, at idle_until
+        if self._waits_for_earlier(state, now):
+            return
         start = self._align(state, items)
         since = state.settled_since(start, now)
         if start >= len(items) or now - since < cfg.phrase_max_wait:
@@ -255,7 +259,7 @@ class PartialResultProcessor:
     def _force_if_waited(self, state: ResultState, now: float, out: list[Segment]) -> None:
         items = state.items
         start = self._align(state, items)
-        if start >= len(items):
+        if start >= len(items) or self._waits_for_earlier(state, now):
             return
         since = state.waiting_since(start)
         if since is None or now - since < self.config.max_buffer_timeout:
@@ -269,6 +273,27 @@ class PartialResultProcessor:
         seen = state.first_seen
         for i in range(state.emitted, len(seen)):
             seen[i] = max(seen[i], now)
+
+    def _waits_for_earlier(self, state: ResultState, now: float) -> bool:
+        """True while a result that started earlier still has words to emit: segments leave in
+        speech order (the next result's partials run while the previous one waits for its final).
+
+        A result silent for ``max_buffer_timeout`` stops holding later ones back (it may be an
+        orphan; its words then come after theirs).
+        """
+        if len(self._open) < 2:
+            return False
+        begins = _begins(state.items)
+        if begins is None:
+            return False
+        horizon = self.config.max_buffer_timeout
+        for other in self._open.values():
+            if other is state or len(other.items) <= other.emitted or now - other.last_update >= horizon:
+                continue
+            other_begins = _begins(other.items)
+            if other_begins is not None and other_begins < begins:
+                return True
+        return False
 
     def _settled_end(self, state: ResultState, items: Sequence[Item], start: int) -> int:
         if has_stability_flags(items, start):
@@ -387,6 +412,11 @@ class PartialResultProcessor:
 
     def _close(self, state: ResultState, now: float) -> None:
         self._dedup.close(state.result_id, state.emitted, state.emitted_end, state.emitted_from, now)
+
+
+def _begins(items: Sequence[Item]) -> float | None:
+    """Start time of a result's first item."""
+    return items[0].start_time if items else None
 
 
 def _midpoint(item: Item) -> float | None:

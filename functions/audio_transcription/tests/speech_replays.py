@@ -16,7 +16,8 @@ the way Transcribe ends a result at a sentence end after several seconds. For ea
   word after it is heard, and turns stable with that word) and now and then a spurious full
   stop after the newest word; otherwise partials carry no punctuation at all and only the
   final result has it;
-* the final result comes 0.6-0.9 s after the result's last word, fully punctuated.
+* the final result comes 0.6-0.9 s after the result's last word (``final_lag``), fully
+  punctuated; the next result's partials do not wait for it.
 
 The output is the replay format of ``data/*.json`` (Transcribe's wire JSON, parsed by the SDK's
 own parser in ``replays.load_replay``), plus ``words``: every spoken word with its times.
@@ -114,13 +115,13 @@ def _result(rid: str, items: list[dict], partial: bool, start: float, end: float
 
 
 def result_events(rid: str, words: list[SpokenWord], rng: random.Random, punctuated: bool,
-                  last_of_stream: bool) -> list[tuple[float, dict]]:
+                  last_of_stream: bool, final_lag: tuple[float, float] = (0.6, 0.9)) -> list[tuple[float, dict]]:
     """(arrival, Result JSON) of one result's partials and its final."""
     out: list[tuple[float, dict]] = []
     heard_lag, stable_lag = 0.2, 0.6
     first = words[0]
     t = first.start + heard_lag + rng.uniform(0.05, 0.3)
-    final_at = words[-1].end + rng.uniform(0.6, 0.9)
+    final_at = words[-1].end + rng.uniform(*final_lag)
     stable_until = 0  # words flagged stable so far (a prefix that only grows)
     guesses: dict[int, str] = {}
     while t < final_at - 0.05:
@@ -165,7 +166,8 @@ def result_events(rid: str, words: list[SpokenWord], rng: random.Random, punctua
     return out
 
 
-def continuous_speech_doc(punctuated: bool, seed: int = 11, passage: str = PASSAGE, pace: float = 1.0) -> dict:
+def continuous_speech_doc(punctuated: bool, seed: int = 11, passage: str = PASSAGE, pace: float = 1.0,
+                          final_lag: tuple[float, float] = (0.6, 0.9)) -> dict:
     """A replay document (``data/*.json`` format) of ``passage`` spoken without stopping."""
     rng = random.Random(seed)
     words = speak(passage, rng, pace=pace)
@@ -174,7 +176,7 @@ def continuous_speech_doc(punctuated: bool, seed: int = 11, passage: str = PASSA
     results = split_results(words, rng)
     for k, group in enumerate(results):
         rid = f"{seed:04d}{k:04d}-5eec-4000-8000-{'p' if punctuated else 'n'}{k:011d}"
-        for at, res in result_events(rid, group, rng, punctuated, k == len(results) - 1):
+        for at, res in result_events(rid, group, rng, punctuated, k == len(results) - 1, final_lag):
             timed.append((at, k, res))
         expected[rid] = [w.content for w in group]
     timed.sort(key=lambda x: (x[0], x[1]))

@@ -128,6 +128,18 @@ def test_generated_continuous_speech_every_word_once_in_order_and_settled(punctu
     assert len(out) > 3 * len(rep.expected)
 
 
+def test_a_later_result_waits_for_the_words_of_an_earlier_one():
+    p = proc()
+    first = items_from_text("we meet at two", start=0.0, stable=2)
+    second = items_from_text("and then we go home now", start=2.0, stable=5)
+    assert [s.text for s in p.process(event(result("a", first)), now=1.5)] == []
+    assert p.process(event(result("b", second)), now=3.5) == []  # "a" still has "at two" to come
+    assert p.tick(4.0) == []
+    final = p.process(event(result("a", items_from_text("we meet at two.", stable=True), partial=False)), now=4.1)
+    # The final closes "a"; the same call lets "b"'s settled words (waiting since 3.5 s) go, after it.
+    assert [s.text for s in final] == ["we meet at two.", "and then we go home"]
+
+
 def test_config_rejects_inconsistent_phrase_words():
     with pytest.raises(ValueError):
         ProcessorConfig(phrase_max_words=3, phrase_min_words=4)
@@ -148,10 +160,12 @@ SHORT_PASSAGE = ("So the council has agreed a plan with three parts, and the fir
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 100_000), punctuated=st.booleans(), pace=st.floats(0.7, 1.5),
        max_words=st.integers(1, 8), min_words=st.integers(1, 8), max_wait=st.floats(0.05, 1.5),
-       tick=st.sampled_from([0.01, 0.05, 0.2]), rate=st.sampled_from([2, 5, 10]))
+       tick=st.sampled_from([0.01, 0.05, 0.2]), rate=st.sampled_from([2, 5, 10]),
+       final_lag=st.sampled_from([(0.6, 0.9), (1.5, 2.5), (2.5, 4.0)]))
 def test_generated_speech_any_phrase_settings_every_word_once_in_order(seed, punctuated, pace, max_words, min_words,
-                                                                       max_wait, tick, rate):
-    doc = continuous_speech_doc(punctuated, seed, SHORT_PASSAGE, pace=pace)
+                                                                       max_wait, tick, rate, final_lag):
+    # Late finals (final_lag): the next result's partials run meanwhile, and must not overtake.
+    doc = continuous_speech_doc(punctuated, seed, SHORT_PASSAGE, pace=pace, final_lag=final_lag)
     rep = replay_from_doc(doc, "generated")
     cfg = ProcessorConfig(phrase_max_words=max_words, phrase_min_words=min(min_words, max_words),
                           phrase_max_wait=max_wait, max_rate_per_second=rate)
