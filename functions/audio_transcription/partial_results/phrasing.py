@@ -1,9 +1,9 @@
 """Early phrases: where to cut settled words that no punctuation or pause has ended yet.
 
 Waiting for a sentence mark, a pause or the final result costs 2-7 s in continuous speech.
-Instead, once ``phrase_words`` settled words are pending, or the oldest of at least two
-pending settled words has waited ``phrase_max_wait`` seconds since it settled, the settled
-words go out as a phrase, cut where the words allow:
+Instead, once ``phrase_max_words`` settled words are pending, or ``phrase_min_words`` are and
+the oldest has been settled for ``phrase_max_wait`` seconds, the settled words go out as a
+phrase (never shorter than ``phrase_min_words``), cut where the words allow:
 
 * after a clause mark (a settled comma that was too early to end a phrase on its own);
 * before a conjunction or relative word ("and", "but", "because", "which" ...), so the next
@@ -12,8 +12,9 @@ words go out as a phrase, cut where the words allow:
   "about the" | "rainforest" translates badly), when a word earlier is possible;
 * otherwise after the last settled word.
 
-When the unsettled words show that the sentence ends one word later, the cut keeps enough
-words back that the sentence's tail is not left as a one-word phrase.
+A natural cut leaves at most one settled word for the next phrase (every word held back
+waits for the next cut). When the unsettled words show that the sentence ends one word later,
+the cut keeps a word back so the sentence's last word is not left alone.
 
 Only settled words are cut, so this never emits a word that can still change. Words are
 compared case-insensitively; the word lists cover English and the most common function
@@ -37,7 +38,7 @@ and but or so because although though while whereas since unless until when when
 which who whom whose that if then however therefore yet nor
 y pero o porque aunque mientras cuando donde que si entonces
 et mais ou donc parce car lorsque quand où qui que si alors
-und aber oder denn weil obwohl während wenn wo der die das dass ob dann
+und aber oder denn weil obwohl während wenn wo dass ob dann
 e ma oppure perché mentre quando dove che se allora
 mas ou porque embora enquanto quando onde que se então
 """.split())
