@@ -13,10 +13,10 @@ the stream ends. Rules (README.md has the reasoning):
   settled reaches ``min_stability_threshold``; settled = ``stable`` True, or, when the stream
   has no stability flags, agreed by the last two analysed partials (LocalAgreement-2, counted
   as a fallback once per result).
-* Early phrases (``phrasing.py``): once ``phrase_words`` settled words are pending, or the
-  oldest of two or more has been settled for ``phrase_max_wait``, settled words go out as a
-  phrase cut where the words allow (before a conjunction, after a clause mark), flagged
-  ``continues`` so the sentence is voiced as going on.
+* Early phrases (``phrasing.py``): once ``phrase_max_words`` settled words are pending, or
+  ``phrase_min_words`` are and the oldest has been settled for ``phrase_max_wait``, settled
+  words go out as a phrase cut where the words allow (before a conjunction, after a clause
+  mark), flagged ``continues`` so the sentence is voiced as going on.
 * Settled words that waited ``max_buffer_timeout`` are emitted without their phrase boundary
   (long run-on sentences); unsettled words wait for the final result or an orphan flush.
 * A result with no update for ``orphan_timeout`` is flushed and closed; ``flush`` does the same
