@@ -126,6 +126,9 @@ class TranscriptionConfig:
     stabilityLevel: str = setting(str, choices=("low", "medium", "high"), doc="Transcribe partial-results stability level.")
     minStabilityThreshold: float = setting(float, 0, 1, doc="Share of a phrase's items Transcribe marks stable before it is emitted.")
     maxBufferTimeout: float = setting(float, 0.5, 30, doc="Longest a partial phrase waits before it is emitted anyway (s).")
+    phraseMaxWords: int = setting(int, 0, 50, doc="Settled words pending that go out as a phrase without a mark or pause (0: off).")
+    phraseMinWords: int = setting(int, 1, 50, doc="Fewest words of such a phrase; that many go out once the oldest has waited phraseMaxWait.")
+    phraseMaxWait: float = setting(float, 0.05, 10, doc="How long a settled word waits for more words before its phrase goes out (s).")
     pauseThreshold: float = setting(float, 0.1, 10, doc="Silence between items that ends a phrase (s).")
     orphanTimeout: float = setting(float, 1, 120, doc="A partial result with no update for this long is flushed (s).")
     maxRatePerSecond: int = setting(int, 1, 50, doc="Partial results processed per second; excess is dropped.")
@@ -252,6 +255,10 @@ def _check_relations(cfg: StackConfig) -> None:
         raise ConfigError("config keys 'emotion:rateVerySlowWpm' < 'emotion:rateSlowWpm' < 'emotion:rateMediumWpm' < 'emotion:rateFastWpm' must be in order")
     if e.retryBaseDelay > e.retryMaxDelay:
         raise ConfigError("config key 'emotion:retryBaseDelay' must not exceed 'emotion:retryMaxDelay'")
+    t = cfg.transcription
+    if t.phraseMaxWords and t.phraseMinWords > t.phraseMaxWords:
+        raise ConfigError("config key 'transcription:phraseMinWords' must not exceed 'transcription:phraseMaxWords' "
+                          f"(unless that is 0, off), got {t.phraseMinWords} and {t.phraseMaxWords}")
     if bool(s.cognitoUserPoolId) != bool(s.cognitoClientId):
         raise ConfigError("config keys 'session:cognitoUserPoolId' and 'session:cognitoClientId' are set together or not at all")
     _check_alerting(cfg.alerting)

@@ -34,6 +34,9 @@ def processor_environment(transcription: TranscriptionConfig) -> dict[str, str]:
     return {
         "MIN_STABILITY_THRESHOLD": str(transcription.minStabilityThreshold),
         "MAX_BUFFER_TIMEOUT": str(transcription.maxBufferTimeout),
+        "PHRASE_MAX_WORDS": str(transcription.phraseMaxWords),
+        "PHRASE_MIN_WORDS": str(transcription.phraseMinWords),
+        "PHRASE_MAX_WAIT": str(transcription.phraseMaxWait),
         "PAUSE_THRESHOLD": str(transcription.pauseThreshold),
         "ORPHAN_TIMEOUT": str(transcription.orphanTimeout),
         "MAX_RATE_PER_SECOND": str(transcription.maxRatePerSecond),

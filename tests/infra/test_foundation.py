@@ -40,9 +40,9 @@ def test_every_stack_file_sets_every_key_the_loader_reads():
 
 def test_stacks_differ_where_the_design_says():
     dev, staging, prod = (stack_config(s) for s in STACKS)
-    assert (dev["transcription:minStabilityThreshold"], dev["transcription:maxBufferTimeout"], dev["transcription:maxRatePerSecond"]) == ("0.8", "7.0", "10")
+    assert (dev["transcription:minStabilityThreshold"], dev["transcription:maxBufferTimeout"], dev["transcription:maxRatePerSecond"]) == ("1.0", "7.0", "10")
     for other in (staging, prod):
-        assert (other["transcription:minStabilityThreshold"], other["transcription:maxBufferTimeout"], other["transcription:maxRatePerSecond"]) == ("0.85", "5.0", "5")
+        assert (other["transcription:minStabilityThreshold"], other["transcription:maxBufferTimeout"], other["transcription:maxRatePerSecond"]) == ("1.0", "5.0", "5")
 
 
 def test_every_function_has_role_log_group_and_alarms(deployments, construct_runs):
@@ -130,6 +130,7 @@ def test_config_set_changes_the_deployed_resource(deployments, tuned):
     ("session:allowAnonymousListeners", "yes", "'session:allowAnonymousListeners' must be a boolean"),
     ("session:warningMinutes", "95", "'session:refreshMinutes' < 'session:warningMinutes' < 120"),
     ("transcription:pauseThreshold", "", "'transcription:pauseThreshold' is required"),
+    ("transcription:phraseMinWords", "6", "'transcription:phraseMinWords' must not exceed 'transcription:phraseMaxWords'"),
     # EventBridge runs schedules at most once a minute: a sub-minute status push cannot be configured.
     ("session:statusIntervalMinutes", "0.5", "'session:statusIntervalMinutes' must be an integer between 1 and 60, got '0.5'"),
 ])

@@ -15,6 +15,8 @@ from audio_transcription.segments import encode_payload, segment_payload, segmen
 from audio_transcription.stream_worker.timeline import StreamTimeline
 
 _AUDIO_PAD = 0.05
+# A phrase that continues a sentence is measured with the sentence so far, up to this much audio.
+_SENTENCE_WINDOW = 10.0
 
 
 class SegmentForwarder:
@@ -38,6 +40,8 @@ class SegmentForwarder:
         self._analyze = analyze
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        # The sentence the last segment left open: (its timeline, start time, word timings so far).
+        self._sentence: tuple[StreamTimeline, float, list[tuple[float, float]]] | None = None
 
     def start(self) -> None:
         """Start the invoking task (call inside the event loop)."""
@@ -67,11 +71,19 @@ class SegmentForwarder:
         return payload
 
     def _dynamics(self, segment: Segment, timeline: StreamTimeline) -> dict[str, Any] | None:
-        audio = timeline.audio(segment.start_time, segment.end_time, pad=_AUDIO_PAD)
+        # A sentence cut into phrases of a few words is measured over the sentence so far: three
+        # words alone give a jumpy pace and level, and the listener hears one sentence.
+        start, word_timings = segment.start_time, segment.word_timings
+        open_sentence = self._sentence
+        if open_sentence is not None and open_sentence[0] is timeline and open_sentence[1] <= start:
+            start = max(open_sentence[1], segment.end_time - _SENTENCE_WINDOW)
+            word_timings = [t for t in open_sentence[2] if t[0] >= start] + word_timings
+        self._sentence = (timeline, start, word_timings) if segment.continues else None
+        audio = timeline.audio(start, segment.end_time, pad=_AUDIO_PAD)
         if audio.size == 0:
             return None
-        origin = max(0.0, segment.start_time - _AUDIO_PAD)
-        timings = [(max(0.0, s - origin), max(0.0, e - origin)) for s, e in segment.word_timings] or None
+        origin = max(0.0, start - _AUDIO_PAD)
+        timings = [(max(0.0, s - origin), max(0.0, e - origin)) for s, e in word_timings] or None
         started = time.perf_counter()
         try:
             dynamics = self._analyze(audio, timeline.sample_rate, self._thresholds, timings).to_dict()
