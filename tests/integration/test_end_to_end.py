@@ -480,11 +480,10 @@ def test_the_connections_api_received_exactly_what_was_delivered(run: Run):
     assert all(200 <= r.status < 300 for r in gateway.sent if r.method == "DELETE")
 
 
-def test_fast_and_deterministic(run: Run):
-    """No real-time pacing anywhere: minutes of simulated session take a fraction of that in wall time."""
+def test_session_runs_on_the_simulated_clock(run: Run):
+    """The whole session runs on the simulated clock (wall time is printed, never asserted: speed is for bench/)."""
     simulated = run.system.clock.elapsed
     assert simulated >= 320
-    # Real-time pacing of the 30+ s of speech alone would take longer than this; typically ~30 s.
-    assert run.wall_seconds < simulated / 3, f"{simulated:.0f} s of session took {run.wall_seconds:.1f} s"
+    print(f"{simulated:.0f} s of simulated session took {run.wall_seconds:.1f} s of wall time")
     if not espeak_available():
         assert run.system.track.source == "synthetic"
