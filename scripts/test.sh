@@ -32,6 +32,8 @@ python="$venv/bin/python"
 # Idempotent and fast: pip runs only when something differs from the lock.
 if ! "$python" scripts/lock_satisfied.py requirements-dev.lock.txt >/dev/null; then
   "$python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock.txt
+  unlocked=$("$python" scripts/lock_satisfied.py --unlocked requirements-dev.lock.txt)
+  [ -z "$unlocked" ] || "$python" -m pip uninstall --quiet --yes $unlocked
 fi
 "$python" scripts/build_artifacts.py
 "$python" -m ruff check .
