@@ -47,7 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 
 import yaml  # noqa: E402
-from audio_transcription.partial_results import PartialResultProcessor, ProcessorConfig  # noqa: E402
+from audio_transcription.partial_results.config import ProcessorConfig  # noqa: E402
+from audio_transcription.partial_results.processor import PartialResultProcessor  # noqa: E402
 from audio_transcription.tests.speech_replays import continuous_speech, continuous_speech_doc  # noqa: E402
 
 TICK = 0.05

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from audio_transcription.partial_results import PartialResultProcessor, ProcessorConfig
+from audio_transcription.partial_results.config import ProcessorConfig
 from audio_transcription.partial_results.phrasing import early_cut
+from audio_transcription.partial_results.processor import PartialResultProcessor
 from audio_transcription.tests.replays import replay, replay_from_doc
 from audio_transcription.tests.speech_replays import continuous_speech, continuous_speech_doc
 from audio_transcription.tests.transcripts import event, items_from_text, result
@@ -181,5 +182,7 @@ def test_the_package_imports_without_the_transcribe_sdk():
     """The sendAudio handler's zip has no amazon_transcribe; the SDK's names are only type hints here."""
     functions = Path(__file__).resolve().parents[2]
     code = ("import sys; sys.modules['amazon_transcribe'] = None; sys.modules['amazon_transcribe.model'] = None; "
-            "import audio_transcription.partial_results as p; p.PartialResultProcessor(p.ProcessorConfig()).tick(1.0)")
+            "from audio_transcription.partial_results.config import ProcessorConfig; "
+            "from audio_transcription.partial_results.processor import PartialResultProcessor; "
+            "PartialResultProcessor(ProcessorConfig()).tick(1.0)")
     subprocess.run([sys.executable, "-c", code], cwd=functions, check=True, env={**os.environ, "PYTHONPATH": str(functions)})
