@@ -6,7 +6,6 @@ it received: the test checks the clients, not the backend (the local run's smoke
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
