@@ -49,9 +49,10 @@ def build_engines(kind: Literal["real", "scripted"] = "real") -> Engines:
         translator: Any = ApertiumTranslator()
         synthesizer: Any = EspeakSynthesizer()
         factory: Any = PocketsphinxStreamFactory()
+        factory.warm()
     elif kind == "scripted":
         translator, synthesizer, factory = ScriptedTranslator(), ScriptedSynthesizer(), ScriptedStreamFactory()
     else:
         raise ValueError(f"engine kind must be one of {', '.join(ENGINE_KINDS)}, got {kind!r}")
-    return Engines(kind, translate_app(translator), polly_app(synthesizer), factory,
-                   [translator.close, synthesizer.close])
+    closers = [translator.close, synthesizer.close] + ([factory.close] if hasattr(factory, "close") else [])
+    return Engines(kind, translate_app(translator), polly_app(synthesizer), factory, closers)

@@ -305,18 +305,43 @@ class PocketsphinxStream:
 
 
 class PocketsphinxStreamFactory:
-    """Opens pocketsphinx streams (``TranscribeStreamFactory``)."""
+    """Opens pocketsphinx streams (``TranscribeStreamFactory``).
 
-    def __init__(self, endpoint_window: float = 0.3, endpoint_ratio: float = 0.9) -> None:
+    Loading a decoder takes 0.5-1.5 s, which would delay the first words of every stream, so
+    with ``prewarm`` one decoder is kept loaded ahead: a stream takes it and the next one loads
+    in the background.
+    """
+
+    def __init__(self, endpoint_window: float = 0.3, endpoint_ratio: float = 0.9, prewarm: bool = True) -> None:
         self.endpoint_window = endpoint_window
         self.endpoint_ratio = endpoint_ratio
+        self.prewarm = prewarm
+        self._loader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pocketsphinx-load")
+        self._spare: concurrent.futures.Future[tuple[object, object]] | None = None
 
     async def start(self, language: str, sample_rate: int, stability: str) -> PocketsphinxStream:
-        """A new stream; loading the model takes about half a second, off the event loop."""
+        """A new stream (its model loaded off the event loop)."""
         check_request(language, sample_rate, stability)
+        spare, self._spare = self._spare, None
+        if spare is None:
+            spare = self._loader.submit(self._load)
+        try:
+            decoder, endpointer = await asyncio.wrap_future(spare)
+        finally:
+            if self.prewarm:
+                self._spare = self._loader.submit(self._load)
         executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pocketsphinx")
-        decoder, endpointer = await asyncio.get_running_loop().run_in_executor(executor, self._load)
         return PocketsphinxStream(decoder, endpointer, PARTIALS_FOR_STABLE[stability], executor)
+
+    def warm(self) -> None:
+        """Start loading a decoder now (the local run calls this at start-up)."""
+        if self._spare is None:
+            self._spare = self._loader.submit(self._load)
+
+    def close(self) -> None:
+        """Drop the spare decoder."""
+        self._spare = None
+        self._loader.shutdown(wait=False, cancel_futures=True)
 
     def _load(self) -> tuple[object, object]:
         from pocketsphinx import Decoder, Endpointer
