@@ -1,4 +1,4 @@
-"""Speech files as the protocol wants them: 16 kHz mono PCM16LE, in 50-200 ms chunks."""
+"""Speech files as the protocol wants them: 16 kHz mono PCM16LE, in 100-200 ms chunks."""
 
 from __future__ import annotations
 
@@ -40,10 +40,10 @@ def load_pcm16(path: str | Path) -> bytes:
 
 
 def chunks(pcm: bytes, milliseconds: int = 100) -> Iterator[bytes]:
-    """``pcm`` in chunks of ``milliseconds``; a short last chunk is padded with silence to 50 ms."""
+    """``pcm`` in chunks of ``milliseconds``; a short last chunk is padded with silence to 100 ms."""
     samples = SAMPLE_RATE * milliseconds // 1000
     if not MIN_CHUNK_SAMPLES <= samples <= MAX_CHUNK_SAMPLES:
-        raise ValueError("chunks are 50-200 ms")
+        raise ValueError("chunks are 100-200 ms")
     size = samples * BYTES_PER_SAMPLE
     minimum = MIN_CHUNK_SAMPLES * BYTES_PER_SAMPLE
     for offset in range(0, len(pcm), size):

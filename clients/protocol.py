@@ -16,7 +16,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 SAMPLE_RATE = 16000
 BYTES_PER_SAMPLE = 2
-MIN_CHUNK_SAMPLES = 800    # 50 ms
+# docs/protocol.md says "50-200 ms per chunk (1,600-3,200 samples)": both bounds hold for
+# 100-200 ms chunks, so the client keeps to those.
+MIN_CHUNK_SAMPLES = 1600   # 100 ms
 MAX_CHUNK_SAMPLES = 3200   # 200 ms
 MAX_FRAME_BYTES = 32 * 1024
 SPEAKER_COMMANDS = ("pause", "resume", "mute", "unmute", "end")
@@ -109,14 +111,14 @@ def listener_control(command: str, target_language: str | None = None, session_i
 
 
 def send_audio(session_id: str, sequence: int, pcm: bytes, request_id: str | None = None) -> str:
-    """``sendAudio``: 50-200 ms of 16 kHz mono PCM16LE as base64, under the 32 KB frame."""
+    """``sendAudio``: 100-200 ms of 16 kHz mono PCM16LE as base64, under the 32 KB frame."""
     if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
         raise ValueError("sequence must be a non-negative integer")
     if len(pcm) % BYTES_PER_SAMPLE:
         raise ValueError("audio must be whole 16-bit samples")
     samples = len(pcm) // BYTES_PER_SAMPLE
     if not MIN_CHUNK_SAMPLES <= samples <= MAX_CHUNK_SAMPLES:
-        raise ValueError(f"a chunk is {MIN_CHUNK_SAMPLES}-{MAX_CHUNK_SAMPLES} samples (50-200 ms), got {samples}")
+        raise ValueError(f"a chunk is {MIN_CHUNK_SAMPLES}-{MAX_CHUNK_SAMPLES} samples (100-200 ms), got {samples}")
     message = _message("sendAudio", request_id, sessionId=_text("sessionId", session_id), sequence=sequence,
                        audio=base64.b64encode(pcm).decode("ascii"))
     if len(message.encode("utf-8")) > MAX_FRAME_BYTES:

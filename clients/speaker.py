@@ -37,7 +37,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m clients.speaker", description=__doc__.split("\n\n")[0])
     parser.add_argument("file", help="WAV/FLAC/OGG speech file")
     parser.add_argument("--language", default="en-US", help="source language (a Transcribe code; local mode: English)")
-    parser.add_argument("--chunk-ms", type=int, default=100, help="chunk length, 50-200 ms")
+    parser.add_argument("--chunk-ms", type=int, default=100, help="chunk length, 100-200 ms")
     parser.add_argument("--control", type=parse_control, action="append", default=[], metavar="SECONDS:COMMAND",
                         help="pause/resume/mute/unmute/end at that point of the file")
     parser.add_argument("--linger", type=float, default=5.0, help="seconds to wait after the file for the last segments")

@@ -48,14 +48,14 @@ def test_files_load_resampled(tmp_path):
         assert len(pcm) == pytest.approx(32000, abs=4) and _peak_hz(pcm) == pytest.approx(300, abs=2)
 
 
-def test_chunks_are_100_ms_and_the_last_is_padded_to_50_ms():
+def test_chunks_are_100_ms_and_the_last_is_padded_to_100_ms():
     pcm = bytes(range(256)) * 29  # 7424 bytes = 3712 samples
     parts = list(chunks(pcm))
-    assert [len(p) for p in parts] == [3200, 3200, 1600]
-    assert b"".join(parts)[: len(pcm)] == pcm and parts[-1][1024:] == b"\x00" * 576
+    assert [len(p) for p in parts] == [3200, 3200, 3200]
+    assert b"".join(parts)[: len(pcm)] == pcm and parts[-1][1024:] == b"\x00" * 2176
     assert [len(p) for p in chunks(b"\x00" * 12800, 200)] == [6400, 6400]
     with pytest.raises(ValueError):
-        list(chunks(pcm, 20))
+        list(chunks(pcm, 50))
 
 
 def test_send_audio_follows_the_protocol():
@@ -63,7 +63,7 @@ def test_send_audio_follows_the_protocol():
     message = json.loads(protocol.send_audio("golden-eagle-4821", 42, pcm, request_id="a-1"))
     assert message == {"action": "sendAudio", "sessionId": "golden-eagle-4821", "sequence": 42,
                        "audio": base64.b64encode(pcm).decode(), "requestId": "a-1"}
-    for bad in (b"\x00" * 3, b"\x00" * 1598, b"\x00" * 6402):
+    for bad in (b"\x00" * 3, b"\x00" * 1600, b"\x00" * 3198, b"\x00" * 6402):
         with pytest.raises(ValueError):
             protocol.send_audio("s", 1, bad)
     with pytest.raises(ValueError):
