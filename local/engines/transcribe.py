@@ -230,7 +230,9 @@ class PocketsphinxStream:
         try:
             await self._loop.run_in_executor(self._executor, fn, *args)
         except Exception as error:  # the reader sees the failure, as Transcribe's stream would end
+            self._ended = True
             self._events.put_nowait(error)
+            self._executor.shutdown(wait=False)
             raise
 
     def _emit(self, event: TranscriptEvent) -> None:
