@@ -4,7 +4,8 @@
 
 1. recognition: pocketsphinx on the shipped recording (local/data/speech-en-us.flac), fed in
    100 ms chunks as fast as it decodes: real-time factor (decode time / audio time) and word
-   error rate of the final results against the transcript; time to open a stream (model load).
+   error rate of the final results against the transcript; time to open a stream (model load,
+   prewarmed after the first); how much audio after a word's end it is first marked stable.
 2. translation: apertium, one persistent pipeline per pair vs. a new ``apertium`` process per
    call: latency per call (median, p95).
 3. synthesis: espeak-ng + sox per segment (the pipeline's SSML, one sentence) in mp3 and
@@ -50,10 +51,15 @@ async def recognition(runs: int) -> None:
         stream = await factory.start("en-US", 16000, "high")
         opening = time.perf_counter() - opened
         finals: list[str] = []
+        fed = [0.0]  # seconds of audio sent so far
+        lags: dict[tuple[str, int], float] = {}  # word -> audio seconds from its end to its first stable flag
 
-        async def read(stream=stream, finals=finals) -> None:
+        async def read(stream=stream, finals=finals, fed=fed, lags=lags) -> None:
             async for event in stream.events():
                 result = event.transcript.results[0]
+                for index, item in enumerate(result.alternatives[0].items):
+                    if item.stable and item.item_type == "pronunciation":
+                        lags.setdefault((result.result_id, index), max(0.0, fed[0] - item.end_time))
                 if not result.is_partial:
                     finals.append(result.alternatives[0].transcript)
 
@@ -61,12 +67,16 @@ async def recognition(runs: int) -> None:
         started = time.perf_counter()
         for offset in range(0, len(pcm), 3200):
             await stream.send_audio(pcm[offset:offset + 3200])
+            await asyncio.sleep(0)  # let the reader see events at the audio position they came at
+            fed[0] = min(len(pcm), offset + 3200) / 32000
         await stream.end()
         await reader
         decoding = time.perf_counter() - started
+        values = list(lags.values())
         wer = word_error_rate(reference, words(" ".join(finals)))
         print(f"recognition run {run + 1}: {seconds:.2f} s audio, real-time factor {decoding / seconds:.3f}, "
-              f"WER {wer:.1%} ({len(reference)} words), stream open {opening:.2f} s")
+              f"WER {wer:.1%} ({len(reference)} words), stream open {opening:.2f} s; a word is stable "
+              f"{statistics.median(values):.2f} s (p95 {_p95(values):.2f} s) of audio after it ends")
         if run == 0:
             print("  heard: " + " | ".join(finals))
 
