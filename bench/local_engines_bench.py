@@ -3,7 +3,8 @@
     python bench/local_engines_bench.py [--runs 3] [--calls 50]
 
 1. recognition: pocketsphinx on the shipped recording (local/data/speech-en-us.flac), fed in
-   100 ms chunks as fast as it decodes: real-time factor (decode time / audio time) and word
+   100 ms chunks as fast as it decodes: real-time factor (decode time / audio time, and CPU time /
+   audio time, which other load on a shared machine does not inflate) and word
    error rate of the final results against the transcript; time to open a stream (model load,
    prewarmed after the first); how much audio after a word's end it is first marked stable.
 2. translation: apertium, one persistent pipeline per pair vs. a new ``apertium`` process per
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import statistics
 import subprocess
 import sys
@@ -34,6 +36,12 @@ from tests.local.engines.speech import TRANSCRIPT, recording_pcm, word_error_rat
 
 SENTENCES = ["Good morning everyone.", "Thank you all for coming here today.",
              "We will talk about the new train station in the city.", "Please ask your questions at the end of the meeting."]
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process (all threads): unlike wall time, not inflated by other load."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _p95(values: list[float]) -> float:
@@ -65,6 +73,7 @@ async def recognition(runs: int) -> None:
 
         reader = asyncio.create_task(read())
         started = time.perf_counter()
+        cpu_started = _cpu_seconds()
         for offset in range(0, len(pcm), 3200):
             await stream.send_audio(pcm[offset:offset + 3200])
             await asyncio.sleep(0)  # let the reader see events at the audio position they came at
@@ -72,9 +81,11 @@ async def recognition(runs: int) -> None:
         await stream.end()
         await reader
         decoding = time.perf_counter() - started
+        cpu = _cpu_seconds() - cpu_started
         values = list(lags.values())
         wer = word_error_rate(reference, words(" ".join(finals)))
-        print(f"recognition run {run + 1}: {seconds:.2f} s audio, real-time factor {decoding / seconds:.3f}, "
+        print(f"recognition run {run + 1}: {seconds:.2f} s audio, real-time factor {decoding / seconds:.3f} "
+              f"(CPU time / audio time {cpu / seconds:.3f}), "
               f"WER {wer:.1%} ({len(reference)} words), stream open {opening:.2f} s; a word is stable "
               f"{statistics.median(values):.2f} s (p95 {_p95(values):.2f} s) of audio after it ends")
         if run == 0:
