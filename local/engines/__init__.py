@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from aiohttp import web
+if TYPE_CHECKING:  # the decoding processes import this package: keep it light
+    from aiohttp import web
 
 ENGINE_KINDS = ("real", "scripted")
 

@@ -1,7 +1,8 @@
 """Local Amazon Transcribe Streaming: pocketsphinx behind the stream worker's ``TranscribeStreamFactory`` seam.
 
 ``PocketsphinxStreamFactory`` decodes each stream with its own pocketsphinx ``Decoder`` (the
-en-US acoustic model, dictionary and language model ship in the PyPI wheel) and gives
+en-US acoustic model, dictionary and language model ship in the PyPI wheel), in a process of
+its own (pocketsphinx holds the GIL while decoding; ``recognizer.py`` is what runs there), and gives
 ``amazon_transcribe.model.TranscriptEvent`` objects shaped like Transcribe's output with
 partial-results stabilization:
 
@@ -28,14 +29,29 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import math
+import multiprocessing
 import re
-import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from amazon_transcribe.exceptions import BadRequestException
 from amazon_transcribe.model import Alternative, Item, Result, Transcript, TranscriptEvent
+
+from local.engines.recognizer import (
+    Recognizer,
+    ResultSpec,
+    Stabilizer,
+    Word,
+    _process_configure,
+    _process_feed,
+    _process_finish,
+    _process_init,
+    _process_ready,
+    spoken_word,
+)
+
+__all__ = ["PocketsphinxStreamFactory", "ScriptedStreamFactory", "Recognizer", "ResultSpec", "Stabilizer", "Word",
+           "spoken_word", "check_request", "check_chunk", "load_transcript", "transcript_event"]
 
 SAMPLE_RATE = 16000
 BYTES_PER_SECOND = SAMPLE_RATE * 2
@@ -45,11 +61,7 @@ STABILITY_LEVELS = ("low", "medium", "high")
 # Distinct partials a word must survive unchanged to be stable (2 of 60 words changed after
 # 3 on read speech; low trades that for speed).
 PARTIALS_FOR_STABLE = {"low": 2, "medium": 3, "high": 3}
-FRAMES_PER_SECOND = 100  # pocketsphinx's feature frame rate
 DEFAULT_TRANSCRIPT = Path(__file__).resolve().parent.parent / "data" / "speech-en-us.txt"
-# Filler and silence tokens of the pocketsphinx dictionary (<s>, </s>, <sil>, [NOISE], ...).
-_FILLER = re.compile(r"^(<.*>|\[.*\])$")
-_ALTERNATE = re.compile(r"\(\d+\)$")
 
 
 def is_english(language: str) -> bool:
@@ -77,24 +89,6 @@ def check_chunk(pcm: bytes) -> None:
         raise BadRequestException("audio chunk has an odd number of bytes: PCM16 samples are 2 bytes")
     if len(pcm) > MAX_CHUNK_BYTES:
         raise BadRequestException(f"audio chunk of {len(pcm)} bytes is over {MAX_CHUNK_BYTES}")
-
-
-@dataclass(frozen=True)
-class Word:
-    """A recognised word with its times in the stream (seconds)."""
-
-    text: str
-    start: float
-    end: float
-    confidence: float | None = None
-
-
-def spoken_word(token: str) -> str | None:
-    """The word of a pocketsphinx segment (``good(2)`` -> ``good``), or None for fillers and silence."""
-    if _FILLER.match(token):
-        return None
-    word = _ALTERNATE.sub("", token)
-    return word or None
 
 
 def display(word: str, first: bool) -> str:
@@ -125,76 +119,23 @@ def transcript_event(result_id: str, words: Sequence[Word], stable_count: int, p
     return TranscriptEvent(Transcript([result]))
 
 
-class Stabilizer:
-    """Stable flags for one result from its sequence of hypotheses.
+def _decoding_process(endpoint_window: float, endpoint_ratio: float) -> concurrent.futures.ProcessPoolExecutor:
+    """A process of its own for one stream's decoder.
 
-    A word is stable once it sat unchanged at its place over the last ``needed`` distinct
-    hypotheses; from then on it is locked: later hypotheses keep the locked words and only
-    contribute the words that start after the last locked one.
+    pocketsphinx holds the GIL while it decodes, so decoding on a thread would stall the event
+    loop (and the local gateway with it); a process also puts a second stream on a second core.
     """
-
-    def __init__(self, needed: int) -> None:
-        if needed < 1:
-            raise ValueError("needed must be at least 1")
-        self.needed = needed
-        self.locked: list[Word] = []
-        self._history: list[tuple[str, ...]] = []
-        self._last: tuple[Word, ...] | None = None
-
-    def _merge(self, hypothesis: Sequence[Word]) -> list[Word]:
-        if not self.locked:
-            return list(hypothesis)
-        boundary = self.locked[-1].end
-        tail = [w for w in hypothesis if w.start >= boundary - 1e-6]
-        return self.locked + tail
-
-    def update(self, hypothesis: Sequence[Word]) -> tuple[list[Word], int] | None:
-        """Words and stable count for a new hypothesis, or None when it changes nothing (not distinct)."""
-        words = self._merge(hypothesis)
-        key = tuple(words)
-        if key == self._last:
-            return None
-        self._last = key
-        texts = tuple(w.text for w in words)
-        # Distinct partials differ in their words; a change of times alone is not a new opinion.
-        if not self._history or self._history[-1] != texts:
-            self._history.append(texts)
-            self._history = self._history[-self.needed:]
-        stable = len(self.locked)
-        if len(self._history) >= self.needed:
-            while stable < len(words) and all(len(h) > stable and h[stable] == words[stable].text for h in self._history):
-                stable += 1
-        self.locked = words[:stable]
-        return words, stable
-
-    def final(self, hypothesis: Sequence[Word]) -> list[Word]:
-        """Every word of the final hypothesis (the locked ones as they were)."""
-        return self._merge(hypothesis)
-
-
-class _Utterance:
-    """What the decoder says between an endpointer's speech start and end."""
-
-    def __init__(self, start: float, needed: int) -> None:
-        self.result_id = str(uuid.uuid4())
-        self.start = start
-        self.stabilizer = Stabilizer(needed)
+    context = multiprocessing.get_context("spawn")
+    return concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_process_init,
+                                                  initargs=(endpoint_window, endpoint_ratio))
 
 
 class PocketsphinxStream:
-    """One stream: endpointer + decoder, decoding on its own thread so the event loop stays free."""
+    """One stream, decoded in its own process; chunks are decoded in order as they are sent."""
 
-    def __init__(self, decoder: object, endpointer: object, needed: int, executor: concurrent.futures.Executor) -> None:
-        self._decoder = decoder
-        self._ep = endpointer
-        self._needed = needed
-        self._executor = executor
-        self._frame_bytes: int = endpointer.frame_bytes  # type: ignore[attr-defined]
-        self._pending = b""
-        self._samples = 0  # audio fed to the endpointer, for stream times
-        self._utt: _Utterance | None = None
+    def __init__(self, process: concurrent.futures.ProcessPoolExecutor) -> None:
+        self._process = process
         self._events: asyncio.Queue[TranscriptEvent | BaseException | None] = asyncio.Queue()
-        self._loop = asyncio.get_running_loop()
         self._ended = False
 
     async def send_audio(self, pcm: bytes) -> None:
@@ -202,7 +143,7 @@ class PocketsphinxStream:
         if self._ended:
             raise BadRequestException("the audio stream has ended")
         check_chunk(pcm)
-        await self._run(self._feed, bytes(pcm))
+        await self._run(_process_feed, bytes(pcm))
 
     async def end(self) -> None:
         """Finish the open result (if any) and end the event stream."""
@@ -210,10 +151,10 @@ class PocketsphinxStream:
             return
         self._ended = True
         try:
-            await self._run(self._finish)
+            await self._run(_process_finish)
         finally:
             self._events.put_nowait(None)
-            self._executor.shutdown(wait=False)
+            self._process.shutdown(wait=False, cancel_futures=True)
 
     async def events(self) -> AsyncIterator[TranscriptEvent]:
         """Events until ``end``; a decoding error is raised here."""
@@ -225,132 +166,66 @@ class PocketsphinxStream:
                 raise item
             yield item
 
-    async def _run(self, fn, *args) -> None:  # noqa: ANN001 - a bound method of this class
-        # The one-thread executor runs jobs in submission order: the decoder is not thread safe.
+    async def _run(self, fn, *args) -> None:  # noqa: ANN001 - one of the _process_* functions
+        # One worker process runs jobs in submission order: chunks are decoded in order.
         try:
-            await self._loop.run_in_executor(self._executor, fn, *args)
+            results = await asyncio.wrap_future(self._process.submit(fn, *args))
         except Exception as error:  # the reader sees the failure, as Transcribe's stream would end
             self._ended = True
             self._events.put_nowait(error)
-            self._executor.shutdown(wait=False)
+            self._process.shutdown(wait=False, cancel_futures=True)
             raise
-
-    def _emit(self, event: TranscriptEvent) -> None:
-        self._loop.call_soon_threadsafe(self._events.put_nowait, event)
-
-    def _feed(self, pcm: bytes) -> None:
-        data = self._pending + pcm
-        size = self._frame_bytes
-        whole = len(data) - len(data) % size
-        self._pending = data[whole:]
-        changed = False
-        for offset in range(0, whole, size):
-            frame = data[offset:offset + size]
-            self._samples += size // 2
-            was_in_speech = self._ep.in_speech
-            speech = self._ep.process(frame)
-            if speech is None:
-                continue
-            if not was_in_speech:
-                self._begin(self._ep.speech_start)
-            self._decoder.process_raw(speech, False, False)
-            changed = True
-            if not self._ep.in_speech:
-                self._close(self._ep.speech_end)
-                changed = False
-        if changed and self._utt is not None:
-            self._partial()
-
-    def _finish(self) -> None:
-        if self._utt is None:
-            return
-        speech = self._ep.end_stream(self._pending) if self._ep.in_speech else None
-        self._pending = b""
-        if speech:
-            self._decoder.process_raw(speech, False, False)
-        self._close(self._samples / SAMPLE_RATE)
-
-    def _begin(self, start: float) -> None:
-        self._decoder.start_utt()
-        self._utt = _Utterance(start, self._needed)
-
-    def _hypothesis(self, utt: _Utterance) -> list[Word]:
-        words: list[Word] = []
-        for seg in self._decoder.seg() or ():
-            text = spoken_word(seg.word)
-            if text is None:
-                continue
-            # One-pass decoding has no lattice posteriors (``prob`` is always 1): the per-frame
-            # acoustic score density is the confidence pocketsphinx can give.
-            confidence = min(1.0, max(0.0, float(seg.ascore)))
-            words.append(Word(text, utt.start + seg.start_frame / FRAMES_PER_SECOND,
-                              utt.start + (seg.end_frame + 1) / FRAMES_PER_SECOND, confidence))
-        return words
-
-    def _partial(self) -> None:
-        utt = self._utt
-        assert utt is not None
-        update = utt.stabilizer.update(self._hypothesis(utt))
-        if update is None or not update[0]:
-            return
-        words, stable = update
-        self._emit(transcript_event(utt.result_id, words, stable, True, utt.start, words[-1].end))
-
-    def _close(self, end: float) -> None:
-        utt = self._utt
-        assert utt is not None
-        self._decoder.end_utt()
-        words = utt.stabilizer.final(self._hypothesis(utt))
-        self._utt = None
-        if words:
-            self._emit(transcript_event(utt.result_id, words, len(words), False, utt.start, max(end, words[-1].end)))
+        for spec in results:
+            self._events.put_nowait(transcript_event(*spec))
 
 
 class PocketsphinxStreamFactory:
-    """Opens pocketsphinx streams (``TranscribeStreamFactory``).
+    """Opens pocketsphinx streams (``TranscribeStreamFactory``), each decoded in a process of its own.
 
-    Loading a decoder takes 0.5-1.5 s, which would delay the first words of every stream, so
-    with ``prewarm`` one decoder is kept loaded ahead: a stream takes it and the next one loads
-    in the background.
+    Starting that process and loading its decoder takes 1-2 s, which would delay the first
+    words of every stream, so with ``prewarm`` one is kept ready: a stream takes it and the
+    next one starts in the background.
     """
 
     def __init__(self, endpoint_window: float = 0.3, endpoint_ratio: float = 0.9, prewarm: bool = True) -> None:
         self.endpoint_window = endpoint_window
         self.endpoint_ratio = endpoint_ratio
         self.prewarm = prewarm
-        self._loader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pocketsphinx-load")
-        self._spare: concurrent.futures.Future[tuple[object, object]] | None = None
+        self._spare: tuple[concurrent.futures.ProcessPoolExecutor, concurrent.futures.Future[bool]] | None = None
+        self._closed = False
+
+    def _launch(self) -> tuple[concurrent.futures.ProcessPoolExecutor, concurrent.futures.Future[bool]]:
+        process = _decoding_process(self.endpoint_window, self.endpoint_ratio)
+        return process, process.submit(_process_ready)
 
     async def start(self, language: str, sample_rate: int, stability: str) -> PocketsphinxStream:
-        """A new stream (its model loaded off the event loop)."""
+        """A new stream."""
         check_request(language, sample_rate, stability)
+        if self._closed:
+            raise BadRequestException("the local Transcribe engine is shut down")
         spare, self._spare = self._spare, None
-        if spare is None:
-            spare = self._loader.submit(self._load)
+        process, ready = spare or self._launch()
+        if self.prewarm:
+            self._spare = self._launch()
         try:
-            decoder, endpointer = await asyncio.wrap_future(spare)
-        finally:
-            if self.prewarm:
-                self._spare = self._loader.submit(self._load)
-        executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pocketsphinx")
-        return PocketsphinxStream(decoder, endpointer, PARTIALS_FOR_STABLE[stability], executor)
+            await asyncio.wrap_future(ready)
+            await asyncio.wrap_future(process.submit(_process_configure, PARTIALS_FOR_STABLE[stability]))
+        except Exception:
+            process.shutdown(wait=False, cancel_futures=True)
+            raise
+        return PocketsphinxStream(process)
 
     def warm(self) -> None:
-        """Start loading a decoder now (the local run calls this at start-up)."""
-        if self._spare is None:
-            self._spare = self._loader.submit(self._load)
+        """Start a decoding process now (the local run calls this at start-up)."""
+        if self._spare is None and not self._closed:
+            self._spare = self._launch()
 
     def close(self) -> None:
-        """Drop the spare decoder."""
-        self._spare = None
-        self._loader.shutdown(wait=False, cancel_futures=True)
-
-    def _load(self) -> tuple[object, object]:
-        from pocketsphinx import Decoder, Endpointer
-
-        endpointer = Endpointer(window=self.endpoint_window, ratio=self.endpoint_ratio, sample_rate=SAMPLE_RATE)
-        decoder = Decoder(samprate=SAMPLE_RATE, fwdflat=False, bestpath=False, loglevel="FATAL")
-        return decoder, endpointer
+        """Stop the spare decoding process (streams stop theirs at ``end``)."""
+        self._closed = True
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare[0].shutdown(wait=True, cancel_futures=True)
 
 
 # --- scripted -------------------------------------------------------------------------------

@@ -75,10 +75,17 @@ def _check_shape_and_stability(events: list[TranscriptEvent], duration: float) -
     return finals
 
 
-def test_pocketsphinx_recognises_the_recording():
+@pytest.fixture(scope="module")
+def pocketsphinx_factory():
     pytest.importorskip("pocketsphinx")
+    factory = PocketsphinxStreamFactory(prewarm=False)
+    yield factory
+    factory.close()
+
+
+def test_pocketsphinx_recognises_the_recording(pocketsphinx_factory):
     pcm = recording_pcm()
-    events = asyncio.run(_transcribe(PocketsphinxStreamFactory(), pcm))
+    events = asyncio.run(_transcribe(pocketsphinx_factory, pcm))
     finals = _check_shape_and_stability(events, len(pcm) / 32000)
     reference = words(TRANSCRIPT.read_text())
     heard = words(" ".join(finals))
@@ -94,7 +101,7 @@ def test_pocketsphinx_recognises_the_recording():
 @pytest.mark.parametrize("language", ["fr-FR", "es-US", "de-DE"])
 def test_other_languages_are_refused_like_transcribe(language):
     with pytest.raises(BadRequestException, match="English only"):
-        asyncio.run(PocketsphinxStreamFactory().start(language, 16000, "high"))
+        asyncio.run(PocketsphinxStreamFactory(prewarm=False).start(language, 16000, "high"))
     with pytest.raises(BadRequestException, match="English only"):
         asyncio.run(ScriptedStreamFactory().start(language, 16000, "high"))
 
@@ -142,3 +149,20 @@ def test_scripted_sends_nothing_without_audio():
         return [e async for e in stream.events()]
 
     assert asyncio.run(run()) == []
+
+
+def test_a_stream_after_end_refuses_audio_and_a_closed_factory_refuses_streams(pocketsphinx_factory):
+    async def run() -> None:
+        stream = await pocketsphinx_factory.start("en-US", 16000, "low")
+        await stream.send_audio(b"\x00\x00" * 1600)
+        await stream.end()
+        assert [e async for e in stream.events()] == []
+        with pytest.raises(BadRequestException, match="ended"):
+            await stream.send_audio(b"\x00\x00" * 1600)
+
+    asyncio.run(run())
+    closed = PocketsphinxStreamFactory()
+    closed.warm()
+    closed.close()
+    with pytest.raises(BadRequestException, match="shut down"):
+        asyncio.run(closed.start("en-US", 16000, "high"))
