@@ -27,6 +27,7 @@ partial-results stabilization:
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import math
 import multiprocessing
@@ -131,29 +132,47 @@ def _decoding_process(endpoint_window: float, endpoint_ratio: float) -> concurre
 
 
 class PocketsphinxStream:
-    """One stream, decoded in its own process; chunks are decoded in order as they are sent."""
+    """One stream, decoded in its own process.
+
+    ``send_audio`` returns once the chunk is queued for decoding (as Transcribe's returns once it is
+    sent), so the caller's loop is never paced by the decoder's round trips; results come out of
+    ``events`` in order. A backlog of more than ``MAX_BACKLOG`` chunks makes ``send_audio`` wait.
+    """
+
+    MAX_BACKLOG = 50  # 5 s of 100 ms chunks
 
     def __init__(self, process: concurrent.futures.ProcessPoolExecutor) -> None:
         self._process = process
         self._events: asyncio.Queue[TranscriptEvent | BaseException | None] = asyncio.Queue()
+        self._pending: collections.deque[asyncio.Future[list[ResultSpec]]] = collections.deque()
+        self._arrived = asyncio.Event()
+        self._collector = asyncio.get_running_loop().create_task(self._collect())
         self._ended = False
+        self._failed: BaseException | None = None
 
     async def send_audio(self, pcm: bytes) -> None:
-        """Decode one chunk (at most 32 KB of PCM16LE)."""
+        """Queue one chunk (at most 32 KB of PCM16LE) for decoding."""
+        if self._failed is not None:
+            raise self._failed
         if self._ended:
             raise BadRequestException("the audio stream has ended")
         check_chunk(pcm)
-        await self._run(_process_feed, bytes(pcm))
+        self._submit(_process_feed, bytes(pcm))
+        while len(self._pending) > self.MAX_BACKLOG and self._failed is None:
+            await asyncio.wait([self._pending[0]])
 
     async def end(self) -> None:
-        """Finish the open result (if any) and end the event stream."""
+        """Finish the open result (if any) and end the event stream once every chunk is decoded."""
         if self._ended:
             return
         self._ended = True
+        if self._failed is None:
+            self._submit(_process_finish)
+        self._pending.append(None)  # type: ignore[arg-type] - the end mark
+        self._arrived.set()
         try:
-            await self._run(_process_finish)
+            await asyncio.shield(self._collector)
         finally:
-            self._events.put_nowait(None)
             self._process.shutdown(wait=False, cancel_futures=True)
 
     async def events(self) -> AsyncIterator[TranscriptEvent]:
@@ -166,17 +185,32 @@ class PocketsphinxStream:
                 raise item
             yield item
 
-    async def _run(self, fn, *args) -> None:  # noqa: ANN001 - one of the _process_* functions
+    def _submit(self, fn, *args) -> None:  # noqa: ANN001 - one of the _process_* functions
         # One worker process runs jobs in submission order: chunks are decoded in order.
-        try:
-            results = await asyncio.wrap_future(self._process.submit(fn, *args))
-        except Exception as error:  # the reader sees the failure, as Transcribe's stream would end
-            self._ended = True
-            self._events.put_nowait(error)
-            self._process.shutdown(wait=False, cancel_futures=True)
-            raise
-        for spec in results:
-            self._events.put_nowait(transcript_event(*spec))
+        self._pending.append(asyncio.wrap_future(self._process.submit(fn, *args)))
+        self._arrived.set()
+
+    async def _collect(self) -> None:
+        while True:
+            while not self._pending:
+                self._arrived.clear()
+                await self._arrived.wait()
+            future = self._pending[0]
+            if future is None:
+                self._events.put_nowait(None)
+                return
+            try:
+                results = await future
+            except Exception as error:  # the reader sees the failure, as Transcribe's stream would end
+                self._failed = error
+                self._events.put_nowait(error)
+                self._events.put_nowait(None)
+                self._process.shutdown(wait=False, cancel_futures=True)
+                return
+            finally:
+                self._pending.popleft()
+            for spec in results:
+                self._events.put_nowait(transcript_event(*spec))
 
 
 class PocketsphinxStreamFactory:
