@@ -153,7 +153,7 @@ def summarise(inboxes: list[Inbox], speech_start: float, reference: list[dict[st
     if audio_total != audio_ok:
         failures.append(f"{audio_total - audio_ok} of {audio_total} audio segments do not decode")
     if speaker_errors:
-        failures.append(f"the speaker's audio was refused: {speaker_errors[:2]}")
+        failures.append(f"the speaker got errors: {speaker_errors[:2]}")
     own_inbox = next((i for i in inboxes if i.language.split("-")[0].lower() == primary), None)
     caption_lat: list[float] = []
     audio_lat: list[float] = []
