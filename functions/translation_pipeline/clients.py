@@ -33,6 +33,8 @@ _FACTORIES: dict[str, Callable[[int, str], Any]] = {
     "dynamodb": lambda pool, _: boto3.client("dynamodb", config=_config(pool, 5, {"total_max_attempts": 3, "mode": "standard"})),
     "translate": lambda pool, _: boto3.client("translate", config=_config(pool, 5, _NO_SDK_RETRIES)),
     "polly": lambda pool, _: boto3.client("polly", config=_config(pool, 10, _NO_SDK_RETRIES)),
+    # Shard invocations of the function itself (fanout.py); one attempt: a failed invoke is posted locally.
+    "lambda": lambda pool, _: boto3.client("lambda", config=_config(pool, 5, _NO_SDK_RETRIES)),
     # Up to 1,000 posts a segment with two fixed parameters: botocore's parameter validation is
     # about a fifth of each post's CPU (bench/broadcast_bench.py, "real client"), so it is off here only.
     "management": lambda pool, endpoint: boto3.client(
@@ -42,7 +44,7 @@ _FACTORIES: dict[str, Callable[[int, str], Any]] = {
 
 
 def get(name: str, pool: int = 16, endpoint: str = "") -> Any:
-    """The container's client ``name`` (dynamodb, translate, polly, management), built on first use."""
+    """The container's client ``name`` (dynamodb, translate, polly, management, lambda), built on first use."""
     with _lock:
         if name in _overrides:
             return _overrides[name]
@@ -53,7 +55,7 @@ def get(name: str, pool: int = 16, endpoint: str = "") -> Any:
 
 
 def override(**clients: Any) -> None:
-    """Use these clients instead (keys: dynamodb, translate, polly, management)."""
+    """Use these clients instead (keys: dynamodb, translate, polly, management, lambda)."""
     unknown = set(clients) - set(_FACTORIES)
     if unknown:
         raise ValueError(f"unknown client(s): {', '.join(sorted(unknown))}")
