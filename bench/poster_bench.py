@@ -3,7 +3,7 @@
     python bench/poster_bench.py [--listeners 500] [--post-ms 25] [--concurrency 64] [--runs 5]
 
 One message to N listeners through the same ``Broadcaster`` (bounded thread pool), once with
-botocore's ``apigatewaymanagementapi`` client (as ``clients.get("management")`` builds it) and
+botocore's ``apigatewaymanagementapi`` client (``clients.get("management_sdk")``) and
 once with ``connections_poster.ConnectionsPoster``, against a local HTTP/1.1 keep-alive server
 in its own process that answers every POST after --post-ms. Reports wall time per broadcast
 and the client process's CPU per post (both medians over --runs). Goals for the lean poster:
@@ -90,7 +90,7 @@ def main() -> None:
     endpoint = f"http://127.0.0.1:{ports.get(timeout=30)}/dev"
     try:
         clients.reset()
-        boto = clients.get("management", args.concurrency + 16, endpoint)
+        boto = clients.get("management_sdk", args.concurrency + 16, endpoint)
         lean = ConnectionsPoster(endpoint, pool_size=args.concurrency + 16)
         ideal = -(-args.listeners // args.concurrency) * args.post_ms / 1000
         print(f"{args.listeners} posts, {args.post_ms:g} ms per post, concurrency {args.concurrency} "
