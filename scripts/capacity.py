@@ -115,6 +115,7 @@ class StackFacts:
     stage_rate_limit: float
     audio_format: str
     fanout_shard_listeners: int = 0  # 0: one invocation posts to every listener
+    combine_caption_audio: bool = False
 
     @classmethod
     def from_stack(cls, stack: str) -> StackFacts:
@@ -130,7 +131,7 @@ class StackFacts:
                    session_handler_memory_mb=cfg.session.handlerMemoryMb,
                    translation_reserved_concurrency=t.reservedConcurrency, broadcast_concurrency=t.broadcastConcurrency,
                    stage_rate_limit=cfg.api.throttlingRateLimit, audio_format=t.audioFormat,
-                   fanout_shard_listeners=getattr(t, "fanoutShardListeners", 0))
+                   fanout_shard_listeners=t.fanoutShardListeners, combine_caption_audio=t.combineCaptionAudio)
 
 
 @dataclass(frozen=True)
@@ -411,14 +412,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segment-seconds", type=float, default=1.5)
     parser.add_argument("--chunk-ms", type=float, default=100.0)
     parser.add_argument("--cache-hit-rate", type=float, default=0.0)
-    parser.add_argument("--delivery", choices=("separate", "combined"), default="separate")
+    parser.add_argument("--delivery", choices=("separate", "combined"), default=None,
+                        help="default: the stack's translation:combineCaptionAudio")
     args = parser.parse_args(argv)
+    facts = StackFacts.from_stack(args.stack)
+    delivery = args.delivery or ("combined" if facts.combine_caption_audio else "separate")
     try:
         workload = Workload(args.sessions, args.listeners, args.languages, args.hours, args.segment_seconds,
-                            args.chunk_ms, args.cache_hit_rate, args.delivery)
+                            args.chunk_ms, args.cache_hit_rate, delivery)
     except ValueError as exc:
         parser.error(str(exc))
-    print(render(build_model(workload, StackFacts.from_stack(args.stack))))
+    print(render(build_model(workload, facts)))
     return 0
 
 

@@ -240,6 +240,7 @@ class TranslationProcessor:
         audio = self._synthesize(segment, ref.language, text, outcome)
         broadcast_started = self._perf()
         messages = list(captions)
+        separate: list[bytes] = []
         if audio is not None:
             combined = None
             if self._settings.combine_caption_audio and len(captions) == 1:
@@ -248,13 +249,27 @@ class TranslationProcessor:
             parts = [combined] if combined is not None else audio_messages(ref, audio, self._settings.audio_format,
                                                                            outcome.voice_id or "")
             outcome.audio_parts = len(parts)
+            if combined is not None:
+                separate = list(captions) + audio_messages(ref, audio, self._settings.audio_format, outcome.voice_id or "")
             messages = [combined] if combined is not None else messages + parts
         local = self._dispatch_shards(segment, ref.language, shards, messages, outcome, function_name)
         result = self._broadcaster.broadcast(segment.session_id, local, messages)
+        if separate and result.failure_codes.get("PayloadTooLargeException"):
+            result = self._split_after_413(segment, result, separate)
         outcome.caption_sent = bool(result.delivered) or outcome.dispatched > 0
         outcome.absorb(result, is_caption=True)
         self._count_broadcast(result)
         outcome.broadcast_ms = self._ms_since(broadcast_started)
+
+    def _split_after_413(self, segment: Segment, first: BroadcastResult, separate: list[bytes]) -> BroadcastResult:
+        """413 on the one-message form: send those connections the caption and the audio parts instead."""
+        logger.warning("combined message refused as too large; sending caption and audio separately",
+                       extra={"connections": len(first.failed)})
+        again = self._broadcaster.broadcast(segment.session_id, first.failed, separate)
+        last = [t for t in (first.last_posted_at, again.last_posted_at) if t is not None]
+        return BroadcastResult(delivered=first.delivered + again.delivered, gone=first.gone + again.gone,
+                               failed=again.failed, failure_codes=again.failure_codes, retries=first.retries + again.retries,
+                               posts=first.posts + again.posts, last_posted_at=max(last) if last else None)
 
     def _dispatch_shards(self, segment: Segment, language: str, shards: list[list[str]], messages: list[bytes],
                          outcome: LanguageOutcome, function_name: str | None) -> list[str]:

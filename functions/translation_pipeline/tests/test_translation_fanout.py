@@ -114,6 +114,27 @@ def test_combined_falls_back_to_caption_then_parts_when_too_big(build, audience)
     assert kinds == [("caption", 1, False), ("audio", 1, False), ("audio", 2, False)]
 
 
+class RefusesCombined(FakeManagementApi):
+    """An API that answers 413 to any caption carrying audio (a stricter frame limit than ours)."""
+
+    def post_to_connection(self, *, ConnectionId, Data):
+        if b'"audio":{' in Data:
+            with self._lock:
+                self.attempts[ConnectionId] += 1
+            raise client_error("PayloadTooLargeException", 413, "PostToConnection")
+        return super().post_to_connection(ConnectionId=ConnectionId, Data=Data)
+
+
+def test_combined_refused_with_413_is_split(build, audience):
+    api = RefusesCombined()
+    processor = build(api, combine_caption_audio=True)
+    result = processor.process(_segment())
+    assert [msg["type"] for msg in api.messages_for("es-001")] == ["caption", "audio"]
+    es = result.languages["es"]
+    assert es.delivered == 120 and es.failed == 0
+    assert processor.recorder.counts[m.BROADCAST_FAILURES] == 0
+
+
 def test_combined_without_voice_sends_the_caption_alone(build, audience):
     api = FakeManagementApi()
     polly = FakePolly()
