@@ -183,6 +183,7 @@ class TranslationProcessor:
         timings["total"] = self._ms_since(started)
         result = ProcessResult("processed", segment.segment_id, None if complete else "language_failed", outcomes, timings)
         logger.info("segment processed", extra={
+            "emittedAt": segment.emitted_at,  # with listeners' receive times, the delivery latency (load test)
             "timings": {k: round(v, 1) for k, v in timings.items()},
             "languages": {lang: {"listeners": o.listeners, "delivered": o.delivered, "gone": o.gone, "failed": o.failed,
                                  "audioParts": o.audio_parts, "failure": o.failure, "cacheHit": o.cache_hit,
