@@ -145,11 +145,12 @@ class _OneWriteHTTPSConnection(_OneWriteConnection, http.client.HTTPSConnection)
 class _ConnectionPool:
     """Keep-alive connections to one origin; a post takes one and puts it back when the response is read."""
 
-    def __init__(self, scheme: str, host: str, port: int | None, size: int, timeout: float) -> None:
+    def __init__(self, scheme: str, host: str, port: int | None, size: int, timeout: float,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._scheme, self._host, self._port = scheme, host, port
         self._timeout = timeout
         self._idle: queue.LifoQueue[http.client.HTTPConnection] = queue.LifoQueue(maxsize=size)
-        self._ssl = ssl.create_default_context() if scheme == "https" else None
+        self._ssl = (ssl_context or ssl.create_default_context()) if scheme == "https" else None
 
     def take(self) -> tuple[http.client.HTTPConnection, bool]:
         """A connection and whether it was used before (a reused one may have been closed by the server)."""
@@ -184,7 +185,8 @@ class ConnectionsPoster:
 
     def __init__(self, endpoint: str, *, region: str | None = None,
                  credentials: Callable[[], Credentials] | None = None, pool_size: int = 64,
-                 timeout: float = 3.0, clock: Callable[[], float] = time.time) -> None:
+                 timeout: float = 3.0, clock: Callable[[], float] = time.time,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         parts = urlsplit(endpoint)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError(f"endpoint must be an http(s) URL, got {endpoint!r}")
@@ -196,7 +198,8 @@ class ConnectionsPoster:
         self._signer = SigV4Signer(region_of(endpoint, region))
         self._credentials = credentials
         self._credentials_lock = threading.Lock()
-        self._pool = _ConnectionPool(parts.scheme, parts.hostname, parts.port, pool_size, timeout)
+        # The system's trust store unless told otherwise (tests trust their own certificate).
+        self._pool = _ConnectionPool(parts.scheme, parts.hostname, parts.port, pool_size, timeout, ssl_context)
         self._clock = clock
 
     @property

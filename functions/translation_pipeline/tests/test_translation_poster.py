@@ -198,3 +198,55 @@ def test_poster_through_broadcaster_keeps_todays_semantics(management_api):
     assert bodies["ok-1"] == [b"part-1", b"part-2"]
     assert bodies["gone-1"] == [b"part-1"]  # nothing more after Gone
     assert bodies["busy-1"] == [b"part-1", b"part-1", b"part-2"]  # the retry, then in order
+
+
+@pytest.fixture
+def tls_management_api(tmp_path, management_api):
+    """The same stand-in behind TLS with a certificate made for 127.0.0.1, as API Gateway is reached (https)."""
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_file, key_file)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ManagementApi)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/dev", ssl.create_default_context(cafile=str(cert_file))
+    server.shutdown()
+    server.server_close()
+
+
+def test_poster_over_tls_keeps_one_connection(tls_management_api, management_api):
+    endpoint, trust = tls_management_api
+    state = management_api[1]
+    poster = ConnectionsPoster(endpoint, credentials=lambda: CREDS, clock=lambda: FIXED_EPOCH, region="us-east-1",
+                               ssl_context=trust)
+    for i in range(5):
+        poster.post_to_connection(ConnectionId=f"ok-{i}", Data=b"over tls")
+    with pytest.raises(ClientError) as raised:
+        poster.post_to_connection(ConnectionId="gone-tls", Data=b"x")
+    assert raised.value.response["Error"]["Code"] == "GoneException"
+    assert len(state["sockets"]) == 1 and state["requests"][0] == ("/dev/@connections/ok-0", b"over tls")
+    # The system trust store does not know this certificate: refused, as a bad certificate must be.
+    untrusted = ConnectionsPoster(endpoint, credentials=lambda: CREDS, region="us-east-1")
+    with pytest.raises(BotoCoreError):
+        untrusted.post_to_connection(ConnectionId="ok-x", Data=b"x")
+    poster.close()
