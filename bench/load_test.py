@@ -54,7 +54,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHUNK_SECONDS = 0.1
 SAMPLE_RATE = 16_000
 JOINS_PER_ADDRESS = 8  # under rateLimits:listenerJoinsPerMinute (10) and connectionAttemptsPerMinute (20)
-CONNECT_PARALLEL = 16  # handshakes at once: more only cold-starts more local containers at the same time
+JOIN_ATTEMPTS = 6
+CONNECT_PARALLEL = 8  # handshakes at once: more only cold-starts more local containers at the same time
 
 
 def _tone_chunk(index: int) -> str:
@@ -179,6 +180,7 @@ class LoadTest:
         self.received: list[Received] = []
         self.errors: list[str] = []
         self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self.join_retries = 0
         self._addresses = _addresses()
 
     def _http(self, address: str) -> aiohttp.ClientSession:
@@ -188,7 +190,7 @@ class LoadTest:
         return self._sessions[address]
 
     async def close(self) -> None:
-        for http in self._sessions.values():
+        for http in list(self._sessions.values()):
             await http.close()
 
     async def _token(self, username: str) -> str:
@@ -212,10 +214,7 @@ class LoadTest:
                         stop: asyncio.Event, ready: list, limiter: asyncio.Semaphore) -> None:
         record = Received(session_id, language)
         async with limiter:  # a bounded number of handshakes and joins at once
-            ws = await self._http(address).ws_connect(f"{self.run.websocket_url}?role=listener", heartbeat=None,
-                                                      max_msg_size=0)
-            reply = await self._request(ws, {"action": "joinSession", "sessionId": session_id,
-                                             "targetLanguage": language}, "sessionJoined")
+            ws, reply = await self._join(session_id, language, address)
         record.connection = reply.get("connectionId", "")
         self.received.append(record)
         ready.append(1)
@@ -235,6 +234,27 @@ class LoadTest:
         finally:
             heartbeat.cancel()
             await ws.close()
+
+    async def _join(self, session_id: str, language: str, address: str) -> tuple[aiohttp.ClientWebSocketResponse, dict]:
+        """Connect and join, retrying with backoff what docs/protocol.md says to retry (5xx on the handshake,
+        a connection dropped before the reply), as a real client does; counted in ``join_retries``."""
+        for attempt in range(JOIN_ATTEMPTS):
+            ws = None
+            try:
+                ws = await self._http(address).ws_connect(f"{self.run.websocket_url}?role=listener", heartbeat=None,
+                                                          max_msg_size=0)
+                reply = await self._request(ws, {"action": "joinSession", "sessionId": session_id,
+                                                 "targetLanguage": language}, "sessionJoined")
+                return ws, reply
+            except (aiohttp.WSServerHandshakeError, aiohttp.ClientConnectionError, RuntimeError, TimeoutError) as exc:
+                if ws is not None:
+                    await ws.close()
+                status = getattr(exc, "status", 500)
+                if attempt == JOIN_ATTEMPTS - 1 or (400 <= status < 500 and status != 429):
+                    raise
+                self.join_retries += 1
+                await asyncio.sleep(min(10.0, 0.5 * 2 ** attempt))
+        raise AssertionError("unreachable")
 
     async def _heartbeat(self, ws: aiohttp.ClientWebSocketResponse, stop: asyncio.Event) -> None:
         with contextlib.suppress(Exception):
@@ -408,6 +428,7 @@ async def _main(args: argparse.Namespace, run: LocalRun) -> dict[str, Any]:
     figures["processorMs"] = {phase: {"p50": round(statistics.median(v), 1), "max": round(max(v), 1)}
                               for phase, v in phases.items() if v}
     figures["speakerErrors"] = test.errors[:20]
+    figures["joinRetries"] = test.join_retries
     figures["listeners"] = len(test.received)
     return figures
 
@@ -435,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         run.stop()
     latency = figures["latencyMs"]
     print(f"{args.sessions} sessions x {args.listeners} listeners ({figures['listeners']} joined in "
-          f"{figures['connectSeconds']:.1f} s), speaking {args.seconds:g} s each, languages {args.languages}:")
+          f"{figures['connectSeconds']:.1f} s, {figures['joinRetries']} handshake/join retries), speaking {args.seconds:g} s each, languages {args.languages}:")
     print(f"  segments {figures['segments']}, deliveries expected {figures['deliveries']}: lost {figures['lost']} "
           f"(incomplete {figures['incomplete']}), out of order {figures['outOfOrder']}, duplicates {figures['duplicates']}, "
           f"connections closed early {figures['closedEarly']}")
