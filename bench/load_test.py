@@ -181,6 +181,7 @@ class LoadTest:
         self.errors: list[str] = []
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self.join_retries = 0
+        self._speaker_heartbeats: list[asyncio.Task] = []
         self._addresses = _addresses()
 
     def _http(self, address: str) -> aiohttp.ClientSession:
@@ -262,10 +263,13 @@ class LoadTest:
                 await asyncio.sleep(60)
                 await ws.send_str(json.dumps({"action": "heartbeat"}))
 
-    async def _speaker(self, index: int) -> tuple[aiohttp.ClientWebSocketResponse, str]:
+    async def _speaker(self, index: int, stop: asyncio.Event) -> tuple[aiohttp.ClientWebSocketResponse, str]:
         token = await self._token(f"load-speaker-{index}")
         ws = await self._http("127.0.0.1").ws_connect(f"{self.run.websocket_url}?role=speaker&token={token}", heartbeat=None)
         created = await self._request(ws, {"action": "createSession", "sourceLanguage": "en-US"}, "sessionCreated")
+        # Speakers heartbeat too, from the start: joining a large audience takes minutes here, and a
+        # connection silent for session:staleConnectionSeconds is swept.
+        self._speaker_heartbeats.append(asyncio.create_task(self._heartbeat(ws, stop)))
         return ws, created["sessionId"]
 
     async def _speak(self, ws: aiohttp.ClientWebSocketResponse, session_id: str, stop: asyncio.Event) -> None:
@@ -275,6 +279,9 @@ class LoadTest:
         reader = asyncio.create_task(self._speaker_errors(ws, session_id))
         while time.monotonic() - started < self.seconds:
             sequence += 1
+            if ws.closed:
+                self.errors.append(f"{session_id}: speaker connection closed after {sequence - 1} chunks")
+                break
             await ws.send_str(json.dumps({"action": "sendAudio", "sessionId": session_id, "sequence": sequence,
                                           "audio": chunks[sequence % len(chunks)]}))
             # Real time: the next chunk when its audio would have been spoken.
@@ -292,7 +299,7 @@ class LoadTest:
 
     async def run_all(self) -> dict[str, Any]:
         stop, joined = asyncio.Event(), asyncio.Event()
-        speakers = [await self._speaker(i) for i in range(self.sessions)]
+        speakers = [await self._speaker(i, stop) for i in range(self.sessions)]
         ready: list = []
         limiter = asyncio.Semaphore(CONNECT_PARALLEL)
         listener_tasks = []
@@ -328,7 +335,7 @@ class LoadTest:
         for task in speaking:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 10)
-        for task in listener_tasks:
+        for task in [*listener_tasks, *self._speaker_heartbeats]:
             task.cancel()
         await asyncio.gather(*listener_tasks, return_exceptions=True)
         return {"connectSeconds": connect_seconds, "machineCpu": (busy1 - busy0) / max(1, total1 - total0),
