@@ -58,7 +58,8 @@ def join(deps: Deps, caller: Connection, session_id: str, target_language: str, 
                           status=403)
     previous = current_session_over(deps, caller, session_id)
     if rate_limited:
-        limit = Limit(JOIN_LIMIT_NAME, deps.settings.rate_listener_joins_per_minute, 60)
+        # Fails open: capacity is enforced by the session row anyway; the limit only slows abuse.
+        limit = Limit(JOIN_LIMIT_NAME, deps.settings.rate_listener_joins_per_minute, 60, fail_open=True)
         deps.rate_limiter.hit(limit, source_ip, deps.now)
     min_created = deps.now - deps.settings.session_max_duration_seconds
     session = deps.sessions.add_listener(session_id, deps.settings.max_listeners, deps.now, min_created)

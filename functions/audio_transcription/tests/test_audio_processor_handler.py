@@ -104,17 +104,19 @@ def test_rate_limit_per_connection_per_second(world):
     assert stored(world) == [1, 2, 3, 6]
 
 
-def test_rate_limiter_fails_closed(world):
+def test_rate_limiter_outage_lets_chunks_through(world):
+    """A RateLimits outage must not drop the speaker's speech: the chunk limiter fails open."""
     world.put_session()
 
     class Broken:
         def update_item(self, **kwargs):
             raise AwsClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
 
-    deps = world.audio_deps(limiter=audio_handler.ChunkRateLimiter(Broken(), 25))
-    assert send(world, audio_message(SESSION, 1, CHUNK), deps=deps) == {"statusCode": 503}
-    assert errors(world)[0]["code"] == "RATE_LIMIT_UNAVAILABLE"
-    assert stored(world) == []
+    deps = world.audio_deps(limiter=audio_handler.ChunkRateLimiter(Broken(), 25, metrics=world.metrics))
+    assert send(world, audio_message(SESSION, 1, CHUNK), deps=deps) == {"statusCode": 200}
+    assert errors(world) == []
+    assert stored(world) == [1]
+    assert world.metrics.total("RateLimitUnavailable") == 1
 
 
 def test_store_failure_rolls_back_so_the_client_can_resend(world):
