@@ -17,7 +17,7 @@ from typing import Any
 from common import languages
 from common.envelope import ClientError, safe_text
 
-from session_management import session_ids
+from session_management import refresh_tokens, session_ids
 
 CREATE_SESSION = "createSession"
 JOIN_SESSION = "joinSession"
@@ -55,6 +55,7 @@ class Message:
     target_language: str | None = None
     command: str | None = None
     previous_connection_id: str | None = None
+    refresh_token: str | None = None
 
 
 def invalid(field: str, message: str) -> ClientError:
@@ -114,6 +115,13 @@ def _connection_id(value: Any) -> str:
     return text
 
 
+def _refresh_token(value: Any) -> str:
+    text = _string(value, "refreshToken", 128)
+    if not refresh_tokens.TOKEN_PATTERN.match(text):
+        raise invalid("refreshToken", "'refreshToken' is not a refresh token (use the one from the last reply)")
+    return text
+
+
 # action -> {wire field: (attribute, required, validator)}
 _FIELDS: dict[str, dict[str, tuple[str, bool, Callable[[Any], str]]]] = {
     CREATE_SESSION: {"sourceLanguage": ("source_language", True, _source_language)},
@@ -123,6 +131,7 @@ _FIELDS: dict[str, dict[str, tuple[str, bool, Callable[[Any], str]]]] = {
     HEARTBEAT: {},
     REFRESH_CONNECTION: {"sessionId": ("session_id", True, _session_id),
                          "previousConnectionId": ("previous_connection_id", False, _connection_id),
+                         "refreshToken": ("refresh_token", False, _refresh_token),
                          "targetLanguage": ("target_language", False, _target_language)},
     GET_SESSION_STATUS: {"sessionId": ("session_id", False, _session_id)},
     SPEAKER_CONTROL: {"sessionId": ("session_id", True, _session_id),
