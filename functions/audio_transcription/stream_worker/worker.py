@@ -42,7 +42,7 @@ from audio_transcription.chunks import ChunkStore, StoredChunk
 from audio_transcription.feature_flag import FeatureFlag
 from audio_transcription.partial_results import PartialResultProcessor
 from audio_transcription.partial_results.model import Segment
-from audio_transcription.quality import ISSUE_CLIPPING, ISSUE_LOW_SNR, ISSUE_SILENCE, QualityMonitor, pcm16
+from audio_transcription.quality import ISSUE_CLIPPING, ISSUE_FORMAT, ISSUE_LOW_SNR, ISSUE_SILENCE, QualityMonitor, pcm16
 from audio_transcription.replies import Replier
 from audio_transcription.settings import StreamWorkerSettings
 from audio_transcription.stream_worker.forwarder import SegmentForwarder
@@ -94,6 +94,7 @@ _ISSUE_TEXT = {
     ISSUE_LOW_SNR: "There is a lot of background noise; transcription may be inaccurate.",
     ISSUE_CLIPPING: "Your audio is too loud and is clipping; lower the microphone gain.",
     ISSUE_SILENCE: "No sound is reaching the server; check that your microphone is on.",
+    ISSUE_FORMAT: "The audio does not look like 16 kHz mono speech; send 16-bit PCM at 16,000 Hz, one channel.",
 }
 _STAT_METRICS = (("partials_dropped", "PartialResultsDropped"), ("orphans_flushed", "OrphanedResultsFlushed"),
                  ("duplicates", "DuplicatesDetected"), ("fallbacks", "TranscribeFallbackTriggered"))
@@ -371,6 +372,9 @@ class StreamWorker:
                 details["snrDb"] = report.snr_db
             elif issue == ISSUE_CLIPPING:
                 details["clippingRatio"] = report.clipping_ratio
+            elif issue == ISSUE_FORMAT:
+                details["suspected"] = report.format_suspicion
+                m.add_metric(name="AudioFormatSuspected", unit="Count", value=1)
             self._notify(message("audioQuality", **details))
 
     # -- streams ----------------------------------------------------------------------
