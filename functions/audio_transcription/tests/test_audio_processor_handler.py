@@ -144,6 +144,7 @@ def test_rate_limiter_outage_lets_chunks_through(world):
     assert errors(world) == []
     assert stored(world) == [1]
     assert world.metrics.total("RateLimitUnavailable") == 1
+    print("\nFAULT|audio: RateLimits outage while sending chunks (none lost)|survived")
 
 
 def test_store_failure_rolls_back_so_the_client_can_resend(world):

@@ -285,6 +285,7 @@ def test_one_failed_cold_start_fetch_is_retried_within_two_seconds() -> None:
     clock[0] += 1.0
     assert validator.validate(sign(claims())).subject == "user-123"
     assert fetcher.fetches == 1
+    print("\nFAULT|authorizer: one failed cold-start JWKS fetch (retried after 1 s)|survived")
 
 
 class SlowDrip:
@@ -337,6 +338,7 @@ def test_slow_drip_jwks_hits_the_overall_deadline_and_denies() -> None:
         authorizer.configure(settings, CognitoTokenValidator(settings.issuer, CLIENT, JwksCache(fetch)))
         assert effect(authorize({"role": "speaker", "token": sign(claims())})) == "Deny"
         assert not server.finished.is_set()
+        print("\nFAULT|authorizer: slow-drip JWKS response (overall deadline, deny)|survived")
     finally:
         authorizer.reset()
         server.close()

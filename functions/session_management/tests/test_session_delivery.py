@@ -67,6 +67,7 @@ def test_rate_limiter_outage_limits_but_never_evicts(world: World, monkeypatch: 
     world.send("spk-2", {"action": "createSession", "sourceLanguage": "en-US"})
     reply = world.api.last("spk-2")
     assert reply["code"] == "RATE_LIMIT_UNAVAILABLE" and reply["retryAfterSeconds"] > 0
+    print("\nFAULT|RateLimits outage for 7 minutes (nobody evicted, counts exact)|survived")
 
 
 def test_heartbeat_over_its_limit_still_records_liveness(world: World) -> None:
