@@ -353,3 +353,37 @@ def test_deadline_fetcher_reads_a_prompt_jwks() -> None:
         assert deadline_fetcher(server.url, deadline_seconds=5)()["keys"][0]["kid"] == "kid-1"
     finally:
         server.close()
+
+
+def test_authorizer_arbitrary_unicode_query_never_raises(install: Any) -> None:
+    """Arbitrary unicode (lone surrogates included) in query keys and values, >= 1,000 examples:
+    a policy every time, never an exception, Allow only for an anonymous listener."""
+    import os
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    examples = int(os.environ.get("FUZZ_EXAMPLES", "1000"))
+    any_char = st.one_of(st.characters(exclude_categories=()),
+                         st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=()))
+    any_text = st.text(alphabet=any_char, max_size=40)
+    install(allow_anonymous=True)
+    tally = {"examples": 0, "unhandled": 0}
+
+    @settings(max_examples=examples, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(query=st.dictionaries(st.one_of(any_text, st.sampled_from(["role", "token"])), any_text, max_size=4))
+    def check(query: dict[str, str]) -> None:
+        tally["examples"] += 1
+        try:
+            response = authorize(query)
+        except Exception:  # noqa: BLE001 - counted
+            tally["unhandled"] += 1
+            return
+        if effect(response) == "Allow":  # no arbitrary text is a valid token: only anonymous listeners get in
+            assert (query.get("role") or "listener") == "listener" and not query.get("token"), query
+            assert response["context"] == {"role": "listener", "userId": ""}
+
+    check()
+    print(f"\nFUZZ|authorizer ($connect)|{tally['examples']}|{tally['unhandled']}|0")
+    assert tally["unhandled"] == 0
