@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from common.dynamo import conditional
 
 from audio_transcription.dynamo import decimal
 from audio_transcription.quality import ChunkQuality
@@ -66,9 +67,12 @@ class ChunkStore:
         self._table = table
 
     def put(self, session_id: str, sequence: int, pcm: bytes, sample_offset: int, quality: ChunkQuality,
-            received_at: float, expires_at: int) -> None:
-        """Store an accepted chunk (a rewrite of the same session and sequence is harmless)."""
-        self._table.put_item(Item=chunk_item(session_id, sequence, pcm, sample_offset, quality, received_at, expires_at))
+            received_at: float, expires_at: int) -> bool:
+        """Store an accepted chunk once; False when that sequence is already stored (a repeat)."""
+        return conditional(self._table.put_item,
+                           Item=chunk_item(session_id, sequence, pcm, sample_offset, quality, received_at, expires_at),
+                           ConditionExpression="attribute_not_exists(#seq)",
+                           ExpressionAttributeNames={"#seq": "sequence"}) is not None
 
     def read_after(self, session_id: str, after_sequence: int, limit: int = 20) -> list[StoredChunk]:
         """The session's next chunks in sequence order (strongly consistent read)."""

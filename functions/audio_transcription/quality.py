@@ -35,6 +35,21 @@ _DB_FLOOR = -120.0
 ISSUE_LOW_SNR = "low_snr"
 ISSUE_CLIPPING = "clipping"
 ISSUE_SILENCE = "silence"
+ISSUE_FORMAT = "format"
+
+# The buffer cannot tell a chunk's format (it is raw PCM): 48 kHz or stereo audio sent as
+# "16 kHz mono" is transcribed badly. Two cheap signatures in a window of voiced audio:
+# interleaved stereo read as mono makes sample pairs (2k, 2k+1) nearly equal while pairs
+# (2k+1, 2k+2) differ as usual; audio at 44.1/48 kHz read as 16 kHz is slowed down ~3x, so
+# almost no energy is left above 2.5 kHz (espeak speech: 6.5% at 16 kHz, 0.4% from 48 kHz).
+FORMAT_STEREO = "stereo"
+FORMAT_SAMPLE_RATE = "sample_rate"
+_PAIR_RATIO_STEREO = 0.2
+_HIGH_BAND_HZ = 2500.0
+_HIGH_BAND_MIN_SHARE = 0.01
+_FRAME = 2048
+_VOICED_DBFS = -45.0
+_MIN_VOICED_FRAMES = 8  # about 1 s of voiced audio before judging
 
 _WADA_DB = np.arange(-20, 101, dtype=np.float64)
 _WADA_G = np.array([
@@ -118,6 +133,32 @@ def wada_snr(samples: np.ndarray) -> float | None:
     return float(np.interp(g, _WADA_G, _WADA_DB))
 
 
+def format_suspicion(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> str | None:
+    """``FORMAT_STEREO`` or ``FORMAT_SAMPLE_RATE`` when int16 ``samples`` do not look like 16 kHz
+    mono speech, None when they do (or there is too little voiced audio to tell)."""
+    x = np.asarray(samples, dtype=np.float64)
+    frames = [x[i:i + _FRAME] for i in range(0, x.size - _FRAME + 1, _FRAME)]
+    voiced = [f for f in frames if dbfs(float(np.sqrt(np.mean(f * f))) / FULL_SCALE) > _VOICED_DBFS]
+    if len(voiced) < _MIN_VOICED_FRAMES:
+        return None
+    v = np.concatenate(voiced)
+    n = (v.size - 2) // 2 * 2
+    within = float(np.mean(np.abs(v[0:n:2] - v[1:n + 1:2])))
+    across = float(np.mean(np.abs(v[1:n + 1:2] - v[2:n + 2:2])))
+    if max(within, across) > 0 and min(within, across) / max(within, across) < _PAIR_RATIO_STEREO:
+        return FORMAT_STEREO
+    window = np.hanning(_FRAME)
+    freqs = np.fft.rfftfreq(_FRAME, 1.0 / sample_rate)
+    high = total = 0.0
+    for frame in voiced:
+        power = np.abs(np.fft.rfft(frame * window)) ** 2
+        high += float(power[freqs >= _HIGH_BAND_HZ].sum())
+        total += float(power.sum())
+    if total > 0 and high / total < _HIGH_BAND_MIN_SHARE:
+        return FORMAT_SAMPLE_RATE
+    return None
+
+
 @dataclass(frozen=True)
 class QualityReport:
     """Quality of one window of stream audio."""
@@ -128,6 +169,7 @@ class QualityReport:
     snr_db: float | None  # None when the window is silent
     silent: bool
     issues: tuple[str, ...] = ()  # issues to tell the speaker about now (already rate-limited)
+    format_suspicion: str | None = None  # FORMAT_STEREO | FORMAT_SAMPLE_RATE | None
 
 
 class QualityMonitor:
@@ -177,9 +219,12 @@ class QualityMonitor:
             found.append(ISSUE_CLIPPING)
         if self._silent_run >= self.silence_seconds:
             found.append(ISSUE_SILENCE)
+        suspicion = None if silent else format_suspicion(window, self.sample_rate)
+        if suspicion is not None:
+            found.append(ISSUE_FORMAT)
         issues = tuple(i for i in found if self._due(i, now))
         return QualityReport(round(seconds, 3), figures.rms_dbfs, figures.clipping_ratio,
-                             None if snr is None else round(snr, 2), silent, issues)
+                             None if snr is None else round(snr, 2), silent, issues, suspicion)
 
     def _due(self, issue: str, now: float) -> bool:
         last = self._last_notified.get(issue)

@@ -31,7 +31,11 @@ class Replier:
 
     def send(self, connection_id: str, envelope: dict[str, Any]) -> bool:
         """Post one envelope (never raises)."""
-        data = encode(envelope)
+        try:
+            data = encode(envelope)
+        except Exception as error:  # noqa: BLE001 - an unencodable reply is a failed post, never a crash
+            logger.warning("reply could not be encoded", extra={"connectionId": connection_id, "error": type(error).__name__})
+            return False
         for attempt in range(1, self._max_attempts + 1):
             try:
                 self._client.post_to_connection(ConnectionId=connection_id, Data=data)

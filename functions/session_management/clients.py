@@ -14,9 +14,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-# Replies must be quick; a hung @connections call would hold the route handler for its whole timeout.
-_MANAGEMENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
-_DYNAMODB_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 4, "mode": "standard"})
+# One call, with every SDK retry, must end well inside the handlers' 10 s timeout, or a fault
+# between two writes outlives the function and nothing rolls back: 2 attempts x (1 s connect +
+# 2 s read) + the standard mode's jittered backoff (< 1 s before the second attempt) < 7 s.
+# (DynamoDB answers in milliseconds; a 2 s read is a fault, not a slow answer.)
+_MANAGEMENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"})
+_DYNAMODB_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"})
+# The longest one call can take with these settings (tests check it against the function timeout).
+MAX_CALL_SECONDS = 2 * (1 + 2) + 1
 
 _lock = threading.Lock()
 _dynamodb: Any = None

@@ -57,9 +57,14 @@ class ConnectionRepository:
         item = response.get("Attributes")
         return Connection.from_item(item) if item else None
 
+    def restore(self, connection: Connection) -> bool:
+        """Put back a row this invocation deleted (rollback); never overwrites a row that reappeared."""
+        return conditional(self._table.put_item, Item=connection.to_item(),
+                           ConditionExpression="attribute_not_exists(connectionId)") is not None
+
     def attach(self, connection_id: str, session_id: str, target_language: str | None = None,
-               replaces_session_id: str | None = None) -> bool:
-        """Put the connection into a session (listeners with their language).
+               replaces_session_id: str | None = None, refresh_digest: str | None = None) -> bool:
+        """Put the connection into a session (listeners with their language and refresh-token hash).
 
         Succeeds only when the row exists and is in no session, or still in
         ``replaces_session_id`` (a session the caller has checked is over).
@@ -68,6 +73,9 @@ class ConnectionRepository:
         if target_language:
             update = "SET sessionId = :session, targetLanguage = :language"
             values[":language"] = target_language
+            if refresh_digest:
+                update += ", refreshTokenDigest = :digest"
+                values[":digest"] = refresh_digest
         else:
             # A speaker row must never carry a targetLanguage, or it would appear in the listener index.
             update = "SET sessionId = :session REMOVE targetLanguage"
@@ -80,8 +88,13 @@ class ConnectionRepository:
 
     def detach(self, connection_id: str, session_id: str) -> bool:
         """Take the connection out of ``session_id``; False when it was not in it (someone else did)."""
-        return self._conditional_update(connection_id, "REMOVE sessionId, targetLanguage", "sessionId = :session",
-                                        {":session": session_id})
+        return self._conditional_update(connection_id, "REMOVE sessionId, targetLanguage, refreshTokenDigest",
+                                        "sessionId = :session", {":session": session_id})
+
+    def rotate_refresh(self, connection_id: str, session_id: str, refresh_digest: str) -> bool:
+        """Store a new refresh-token hash while the listener is still in ``session_id``."""
+        return self._conditional_update(connection_id, "SET refreshTokenDigest = :digest", "sessionId = :session",
+                                        {":session": session_id, ":digest": refresh_digest})
 
     def set_language(self, connection_id: str, session_id: str, target_language: str) -> bool:
         """Switch a listener's language while it is still in ``session_id``."""

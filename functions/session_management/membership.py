@@ -2,9 +2,14 @@
 
 Invariant kept here: a session's ``listenerCount`` equals the number of listener rows whose
 ``sessionId`` is that session. Joins increment first (the capacity check) and then attach the
-row, rolling the count back if the attach loses a race; every removal first wins a
+row, rolling the count back if the attach loses a race *or fails*; every removal first wins a
 conditional delete/detach of the row and only then decrements, so racing cleanups
-($disconnect, a Gone reply, the sweep, leaveSession) decrement exactly once.
+($disconnect, a Gone reply, the sweep, leaveSession) decrement exactly once. When that
+decrement fails, the removal is rolled back (the row is put back as it was), so the pair
+stays consistent and a later cleanup (the sweep, for a closed connection) does it again.
+Single-item writes rather than one transaction: hundreds of listeners join one session at
+once, and transactions on one hot item cancel each other. If a rollback fails too (a long
+outage), the minute sweep recomputes the count from the listeners index (``scheduled.sweep``).
 """
 
 from __future__ import annotations
@@ -51,14 +56,15 @@ def current_session_over(deps: Deps, caller: Connection, wanted: str | None = No
 
 
 def join(deps: Deps, caller: Connection, session_id: str, target_language: str, source_ip: str,
-         rate_limited: bool = True) -> Session:
+         rate_limited: bool = True, refresh_digest: str | None = None) -> Session:
     """Add a listener connection to a session, enforcing capacity atomically."""
     if not caller.is_listener:
         raise ClientError("FORBIDDEN_ROLE", "only listener connections can join a session; connect with role=listener",
                           status=403)
     previous = current_session_over(deps, caller, session_id)
     if rate_limited:
-        limit = Limit(JOIN_LIMIT_NAME, deps.settings.rate_listener_joins_per_minute, 60)
+        # Fails open: capacity is enforced by the session row anyway; the limit only slows abuse.
+        limit = Limit(JOIN_LIMIT_NAME, deps.settings.rate_listener_joins_per_minute, 60, fail_open=True)
         deps.rate_limiter.hit(limit, source_ip, deps.now)
     min_created = deps.now - deps.settings.session_max_duration_seconds
     session = deps.sessions.add_listener(session_id, deps.settings.max_listeners, deps.now, min_created)
@@ -67,9 +73,16 @@ def join(deps: Deps, caller: Connection, session_id: str, target_language: str, 
         if error.code == "SESSION_FULL":
             metrics.add_metric(name="SessionFullRejections", unit="Count", value=1)
         raise error
-    if not deps.connections.attach(caller.connection_id, session_id, target_language, replaces_session_id=previous):
+    try:
+        attached = deps.connections.attach(caller.connection_id, session_id, target_language,
+                                           replaces_session_id=previous, refresh_digest=refresh_digest)
+    except Exception:
+        # The slot was counted but the membership was not written: give the slot back.
+        _give_back_slot(deps, session_id)
+        raise
+    if not attached:
         # Lost a race with another join/cleanup of this connection: give the slot back.
-        deps.sessions.remove_listener(session_id, deps.now)
+        _give_back_slot(deps, session_id)
         raise ClientError("ALREADY_IN_SESSION", "this connection joined another session meanwhile; leave it first", status=409)
     metrics.add_metric(name="ListenersJoined", unit="Count", value=1)
     return session
@@ -83,7 +96,14 @@ def leave(deps: Deps, caller: Connection, session_id: str | None) -> str:
         raise ClientError("NOT_IN_SESSION", "this connection is not in that session", status=409,
                           **({"sessionId": session_id} if session_id else {}))
     if deps.connections.detach(caller.connection_id, caller.session_id):
-        deps.sessions.remove_listener(caller.session_id, deps.now)
+        try:
+            deps.sessions.remove_listener(caller.session_id, deps.now)
+        except Exception:
+            # Undo the detach so row and count agree; the client is told to retry.
+            _rollback(deps, "re-attach after a failed leave", lambda: deps.connections.attach(
+                caller.connection_id, caller.session_id or "", caller.target_language,
+                refresh_digest=caller.refresh_digest))
+            raise
     return caller.session_id
 
 
@@ -98,12 +118,32 @@ def remove_connection(deps: Deps, connection_id: str, *, notify: bool = True, id
     if removed is None or not removed.session_id:
         return removed
     if removed.is_listener:
-        deps.sessions.remove_listener(removed.session_id, deps.now)
+        try:
+            deps.sessions.remove_listener(removed.session_id, deps.now)
+        except Exception:
+            # Put the row back: it still counts, and the sweep removes it (it no longer heartbeats).
+            _rollback(deps, "restore a connection row after a failed decrement",
+                      lambda: deps.connections.restore(removed))
+            raise
     elif removed.is_speaker and deps.sessions.mark_speaker_gone(removed.session_id, connection_id, deps.now):
         logger.info("speaker connection gone; grace period started", extra={"sessionId": removed.session_id})
         if notify:
             notify_listeners(deps, removed.session_id, session_update(removed.session_id, "speakerDisconnected"))
     return removed
+
+
+def _give_back_slot(deps: Deps, session_id: str) -> None:
+    _rollback(deps, "give back a join's slot", lambda: deps.sessions.remove_listener(session_id, deps.now))
+
+
+def _rollback(deps: Deps, what: str, undo: Any) -> None:
+    """Run one compensating write; if it fails too, the minute sweep's recount repairs the count."""
+    try:
+        undo()
+        metrics.add_metric(name="MembershipRollbacks", unit="Count", value=1)
+    except Exception:  # noqa: BLE001 - the original error is what the caller reports
+        metrics.add_metric(name="MembershipRollbackFailures", unit="Count", value=1)
+        logger.exception("rollback failed; the sweep will recount", extra={"rollback": what})
 
 
 def notify_listeners(deps: Deps, session_id: str, envelope: dict[str, Any]) -> BroadcastResult:

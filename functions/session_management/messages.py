@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from common import languages
-from common.envelope import ClientError
+from common.envelope import ClientError, safe_text
 
-from session_management import session_ids
+from session_management import refresh_tokens, session_ids
 
 CREATE_SESSION = "createSession"
 JOIN_SESSION = "joinSession"
@@ -55,6 +55,7 @@ class Message:
     target_language: str | None = None
     command: str | None = None
     previous_connection_id: str | None = None
+    refresh_token: str | None = None
 
 
 def invalid(field: str, message: str) -> ClientError:
@@ -83,7 +84,7 @@ def _session_id(value: Any) -> str:
 def _source_language(value: Any) -> str:
     code = languages.canonical_source_language(_string(value, "sourceLanguage", MAX_LANGUAGE_LENGTH))
     if code is None:
-        raise ClientError("UNSUPPORTED_LANGUAGE", f"sourceLanguage {str(value)[:16]!r} is not supported for live transcription",
+        raise ClientError("UNSUPPORTED_LANGUAGE", f"sourceLanguage {safe_text(value, 16)!r} is not supported for live transcription",
                           field="sourceLanguage", supported=list(languages.TRANSCRIBE_STREAMING_LANGUAGES))
     return code
 
@@ -91,7 +92,7 @@ def _source_language(value: Any) -> str:
 def _target_language(value: Any) -> str:
     code = languages.canonical_target_language(_string(value, "targetLanguage", MAX_LANGUAGE_LENGTH))
     if code is None:
-        raise ClientError("UNSUPPORTED_LANGUAGE", f"targetLanguage {str(value)[:16]!r} is not supported",
+        raise ClientError("UNSUPPORTED_LANGUAGE", f"targetLanguage {safe_text(value, 16)!r} is not supported",
                           field="targetLanguage", supported=sorted(languages.LISTENER_LANGUAGES))
     return code
 
@@ -114,6 +115,13 @@ def _connection_id(value: Any) -> str:
     return text
 
 
+def _refresh_token(value: Any) -> str:
+    text = _string(value, "refreshToken", 128)
+    if not refresh_tokens.TOKEN_PATTERN.match(text):
+        raise invalid("refreshToken", "'refreshToken' is not a refresh token (use the one from the last reply)")
+    return text
+
+
 # action -> {wire field: (attribute, required, validator)}
 _FIELDS: dict[str, dict[str, tuple[str, bool, Callable[[Any], str]]]] = {
     CREATE_SESSION: {"sourceLanguage": ("source_language", True, _source_language)},
@@ -123,6 +131,7 @@ _FIELDS: dict[str, dict[str, tuple[str, bool, Callable[[Any], str]]]] = {
     HEARTBEAT: {},
     REFRESH_CONNECTION: {"sessionId": ("session_id", True, _session_id),
                          "previousConnectionId": ("previous_connection_id", False, _connection_id),
+                         "refreshToken": ("refresh_token", False, _refresh_token),
                          "targetLanguage": ("target_language", False, _target_language)},
     GET_SESSION_STATUS: {"sessionId": ("session_id", False, _session_id)},
     SPEAKER_CONTROL: {"sessionId": ("session_id", True, _session_id),
@@ -133,8 +142,27 @@ _FIELDS: dict[str, dict[str, tuple[str, bool, Callable[[Any], str]]]] = {
 }
 
 
+class DuplicateField(ValueError):
+    """A JSON object names the same key twice (API Gateway and json.loads may each pick a different one)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    decoded: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in decoded:
+            raise DuplicateField(name)
+        decoded[name] = value
+    return decoded
+
+
 def decode_body(body: Any, is_base64: bool = False) -> dict[str, Any]:
-    """The JSON object of a text frame, or ``ClientError`` (INVALID_MESSAGE, MESSAGE_TOO_LARGE, INVALID_JSON)."""
+    """The JSON object of a text frame, or ``ClientError`` (INVALID_MESSAGE, MESSAGE_TOO_LARGE, INVALID_JSON,
+    DUPLICATE_FIELD: API Gateway routes on one ``action`` of a frame naming it twice and the
+    handler would read another, so such frames are refused outright)."""
     if is_base64:
         raise ClientError("INVALID_MESSAGE", "binary frames are not accepted here; send a JSON text message")
     if not isinstance(body, str) or not body.strip():
@@ -142,7 +170,10 @@ def decode_body(body: Any, is_base64: bool = False) -> dict[str, Any]:
     if len(body.encode("utf-8", errors="surrogatepass")) > MAX_BODY_BYTES:
         raise ClientError("MESSAGE_TOO_LARGE", f"messages are limited to {MAX_BODY_BYTES} bytes", status=413, maxBytes=MAX_BODY_BYTES)
     try:
-        decoded = json.loads(body)
+        decoded = json.loads(body, object_pairs_hook=_unique_keys)
+    except DuplicateField as error:
+        raise ClientError("DUPLICATE_FIELD", f"the message names '{safe_text(error.name, 64)}' more than once",
+                          field=safe_text(error.name, 64)) from None
     except (ValueError, RecursionError):
         raise ClientError("INVALID_JSON", "the message is not valid JSON", validActions=list(VALID_ACTIONS)) from None
     if not isinstance(decoded, dict):
@@ -168,14 +199,14 @@ def parse_message(body: Any, accepted: Iterable[str], is_base64: bool = False) -
     if not isinstance(action, str) or not action:
         raise ClientError("INVALID_MESSAGE", "the message has no 'action' string", validActions=list(VALID_ACTIONS))
     if action not in accepted:
-        raise ClientError("UNKNOWN_ACTION", f"unknown action {action[:64]!r}", validActions=list(VALID_ACTIONS))
+        raise ClientError("UNKNOWN_ACTION", f"unknown action {safe_text(action, 64)!r}", validActions=list(VALID_ACTIONS))
     request_id = decoded.get("requestId")
     if request_id is not None and (not isinstance(request_id, str) or not REQUEST_ID_PATTERN.match(request_id)):
         raise invalid("requestId", "'requestId' must be 1-64 characters of letters, digits and . _ : -")
     spec = _FIELDS[action]
     for name in decoded:
         if name not in spec and name not in ("action", "requestId"):
-            raise ClientError("UNKNOWN_FIELD", f"'{str(name)[:64]}' is not a field of {action}", field=str(name)[:64],
+            raise ClientError("UNKNOWN_FIELD", f"'{safe_text(name, 64)}' is not a field of {action}", field=safe_text(name, 64),
                               allowedFields=sorted(spec))
     values: dict[str, Any] = {}
     for wire, (attribute, required, validate) in spec.items():

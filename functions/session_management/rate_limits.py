@@ -1,11 +1,16 @@
-"""Fixed-window rate limits as atomic DynamoDB counters that fail closed.
+"""Fixed-window rate limits as atomic DynamoDB counters, failing open or closed per limit.
 
 One RateLimits row per (limit, subject, window): ``limitKey = <limit>#<subject>#<window start>``.
 A hit is one UpdateItem ``ADD count 1`` with the condition ``count < limit``, so concurrent
 Lambdas can never let more than ``limit`` requests through a window. Rows expire (TTL) a
-minute after their window. Any error other than the condition failing (throttling, timeouts,
-a missing table) denies the request with RATE_LIMIT_UNAVAILABLE: a limiter that cannot count
-must not wave everything through.
+minute after their window.
+
+When the counter cannot be updated (throttling, timeouts, a missing table) each limit does
+what its ``fail_open`` says, decided per route (docs/protocol.md, "Rate limiter outages"):
+limits whose refusal would cut off people already using the service ($connect, heartbeat,
+joinSession) let the request through and count ``RateLimitUnavailable``; the stage's own
+throttling still bounds them. Limits guarding costly new work (createSession) deny with
+RATE_LIMIT_UNAVAILABLE. An outage of the limiter must limit, never evict.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class Limit:
     name: str
     count: int
     window_seconds: int
+    fail_open: bool = False
 
 
 class RateLimitExceeded(ClientError):
@@ -45,7 +51,8 @@ class RateLimiter:
         self._table = table
 
     def hit(self, limit: Limit, subject: str, now: int) -> int:
-        """Count one hit for ``subject``; returns the count so far or raises a ``ClientError``."""
+        """Count one hit for ``subject``; returns the count so far (0 when the counter is down and the
+        limit fails open) or raises a ``ClientError``."""
         window_start = now - now % limit.window_seconds
         retry_after = window_start + limit.window_seconds - now
         key = f"{limit.name}#{subject}#{window_start}"
@@ -60,7 +67,12 @@ class RateLimiter:
                                            ":expires": window_start + limit.window_seconds + _EXPIRY_MARGIN_SECONDS},
                 ReturnValues="UPDATED_NEW",
             )
-        except Exception as error:  # noqa: BLE001 - any fault denies: the limiter fails closed
+        except Exception as error:  # noqa: BLE001 - any fault: the limit's own fail mode decides
+            if limit.fail_open:
+                metrics.add_metric(name="RateLimitUnavailable", unit="Count", value=1)
+                logger.warning("rate limiter unavailable; letting the request through",
+                               extra={"limit": limit.name, "error": type(error).__name__})
+                return 0
             raise _unavailable(limit, error) from None
         if response is None:
             metrics.add_metric(name="RateLimitExceeded", unit="Count", value=1)

@@ -36,6 +36,7 @@ class Session:
     speaker_disconnected_at: int | None = None
     ended_at: int | None = None
     end_reason: str | None = None
+    speaker_refresh_digest: str | None = None
 
     @property
     def active(self) -> bool:
@@ -72,6 +73,7 @@ class Session:
             speaker_disconnected_at=_int(item.get("speakerDisconnectedAt"), None),
             ended_at=_int(item.get("endedAt"), None),
             end_reason=item.get("endReason"),
+            speaker_refresh_digest=item.get("speakerRefreshDigest") or None,
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -90,7 +92,7 @@ class Session:
             "expiresAt": self.expires_at,
         }
         optional = {"speakerDisconnectedAt": self.speaker_disconnected_at, "endedAt": self.ended_at,
-                    "endReason": self.end_reason}
+                    "endReason": self.end_reason, "speakerRefreshDigest": self.speaker_refresh_digest}
         item.update({k: v for k, v in optional.items() if v is not None})
         return item
 
@@ -108,6 +110,7 @@ class Connection:
     expires_at: int
     session_id: str | None = None
     target_language: str | None = None
+    refresh_digest: str | None = None
 
     @property
     def is_speaker(self) -> bool:
@@ -133,6 +136,7 @@ class Connection:
             expires_at=_int(item.get("expiresAt")) or 0,
             session_id=item.get("sessionId") or None,
             target_language=item.get("targetLanguage") or None,
+            refresh_digest=item.get("refreshTokenDigest") or None,
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -146,6 +150,7 @@ class Connection:
             "lastHeartbeatAt": self.last_heartbeat_at,
             "expiresAt": self.expires_at,
         }
-        optional = {"userId": self.user_id, "sessionId": self.session_id, "targetLanguage": self.target_language}
+        optional = {"userId": self.user_id, "sessionId": self.session_id, "targetLanguage": self.target_language,
+                    "refreshTokenDigest": self.refresh_digest}
         item.update({k: v for k, v in optional.items() if v})
         return item

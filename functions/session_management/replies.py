@@ -60,7 +60,13 @@ class Replier:
 
     def send(self, connection_id: str, envelope: dict[str, Any]) -> str:
         """Post one envelope; returns SENT, GONE or FAILED (never raises)."""
-        outcome = self._post(connection_id, encode(envelope))
+        try:
+            data = encode(envelope)
+        except Exception as error:  # noqa: BLE001 - an unencodable reply is a failed post, never a crash
+            logger.warning("reply could not be encoded", extra={"connectionId": connection_id, "error": type(error).__name__})
+            metrics.add_metric(name="PostFailures", unit="Count", value=1)
+            return FAILED
+        outcome = self._post(connection_id, data)
         if outcome == GONE:
             self._gone(connection_id)
         elif outcome == FAILED:
@@ -73,7 +79,13 @@ class Replier:
         result = BroadcastResult()
         if not targets:
             return result
-        data = encode(envelope)
+        try:
+            data = encode(envelope)
+        except Exception as error:  # noqa: BLE001 - see send
+            logger.warning("broadcast could not be encoded", extra={"error": type(error).__name__})
+            result.failed = len(targets)
+            metrics.add_metric(name="PostFailures", unit="Count", value=result.failed)
+            return result
         workers = min(self._max_workers, len(targets))
         if workers == 1:
             outcomes = [self._post(targets[0], data)]

@@ -87,20 +87,46 @@ class SessionRepository:
             ExpressionAttributeValues={":minusOne": -1, ":zero": 0, ":now": now},
         ) is not None
 
-    def take_over(self, session_id: str, connection_id: str, user_id: str, now: int) -> Session | None:
-        """Make ``connection_id`` the speaker connection, only for the same Cognito user.
+    def recount(self, session_id: str, counted: int, observed: Session, now: int) -> bool:
+        """Set ``listenerCount`` to ``counted`` (the listeners index's count) only if the row is still
+        exactly as ``observed``: same count, same ``updatedAt`` (every membership change sets it), so a
+        join or leave that raced the count is never overwritten."""
+        return conditional(
+            self._table.update_item,
+            Key={"sessionId": session_id},
+            UpdateExpression="SET listenerCount = :counted, updatedAt = :now",
+            ConditionExpression=("attribute_exists(sessionId) AND listenerCount = :observed "
+                                 "AND updatedAt = :observedAt AND #status = :active"),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":counted": counted, ":observed": observed.listener_count,
+                                       ":observedAt": observed.updated_at, ":now": now, ":active": SESSION_ACTIVE},
+        ) is not None
+
+    def take_over(self, session_id: str, connection_id: str, user_id: str, now: int, proof_digest: str | None,
+                  new_digest: str) -> Session | None:
+        """Make ``connection_id`` the speaker connection, only for the same Cognito user presenting
+        the refresh token last issued for the session (``proof_digest``: its hash; None when the
+        caller already is the speaker connection), and store the next token's hash.
 
         Returns the session as it was before (its old ``speakerConnectionId``), or None when the
-        session is not active or belongs to another user.
+        session is not active, belongs to another user, or the proof is wrong.
         """
+        values: dict[str, Any] = {":conn": connection_id, ":user": user_id, ":active": SESSION_ACTIVE, ":now": now,
+                                  ":next": new_digest}
+        if proof_digest is None:
+            proof = "speakerConnectionId = :conn"
+        else:
+            proof = "speakerRefreshDigest = :proof"
+            values[":proof"] = proof_digest
         response = conditional(
             self._table.update_item,
             Key={"sessionId": session_id},
-            UpdateExpression="SET speakerConnectionId = :conn, updatedAt = :now REMOVE speakerDisconnectedAt",
+            UpdateExpression=("SET speakerConnectionId = :conn, speakerRefreshDigest = :next, updatedAt = :now "
+                              "REMOVE speakerDisconnectedAt"),
             ConditionExpression=("attribute_exists(sessionId) AND speakerUserId = :user AND #status = :active "
-                                 "AND expiresAt > :now"),
+                                 f"AND expiresAt > :now AND {proof}"),
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":conn": connection_id, ":user": user_id, ":active": SESSION_ACTIVE, ":now": now},
+            ExpressionAttributeValues=values,
             ReturnValues="ALL_OLD",
         )
         if response is None:

@@ -5,7 +5,9 @@ deleted if it is still in the session (and the session's ``listenerCount`` decre
 gets nothing more; 429
 (``LimitExceededException``) and 5xx back off with full jitter and retry; 413 cannot happen
 because ``messages`` sizes every message to one frame, and like 403 it is counted, not retried.
-One connection's failure never stops the others.
+Any other exception raised by one post (a bug in a client, an SSL error, anything) is that
+connection's failure only: it is counted, never retried, and never reaches the segment.
+``Broadcaster._post`` is the one place these per-connection semantics live.
 """
 
 from __future__ import annotations
@@ -167,9 +169,14 @@ class Broadcaster:
 
     def _send_all(self, session_id: str, connection_id: str, messages: Sequence[bytes]) -> _ConnectionOutcome:
         outcome = _ConnectionOutcome(connection_id)
-        for data in messages:
-            if not self._post(session_id, connection_id, data, outcome):
-                break
+        try:
+            for data in messages:
+                if not self._post(session_id, connection_id, data, outcome):
+                    break
+        except Exception as exc:  # noqa: BLE001 - whatever broke, it broke for this connection only
+            outcome.status, outcome.failure_code = "failed", type(exc).__name__
+            logger.warning("broadcast to a connection failed", extra={"connectionId": connection_id,
+                                                                     "code": outcome.failure_code})
         return outcome
 
     def _post(self, session_id: str, connection_id: str, data: bytes, outcome: _ConnectionOutcome) -> bool:
@@ -186,11 +193,16 @@ class Broadcaster:
                 if code in GONE_CODES or status == 410:
                     outcome.status = "gone"
                     if self._cleaner is not None:
-                        self._cleaner.remove(connection_id, session_id)
+                        try:
+                            self._cleaner.remove(connection_id, session_id)
+                        except Exception:  # noqa: BLE001 - the sweep removes what is left
+                            logger.warning("gone connection cleanup failed", extra={"connectionId": connection_id})
                     return False
                 retryable = code in RETRYABLE_CODES or status == 429 or status >= 500
             except BotoCoreError as exc:
                 code, retryable = type(exc).__name__, True
+            except Exception as exc:  # noqa: BLE001 - not an AWS answer: this connection failed, the rest go on
+                code, retryable = type(exc).__name__, False
             if not retryable or attempt >= self._max_retries:
                 outcome.status, outcome.failure_code = "failed", code
                 level = logger.error if code == "PayloadTooLargeException" else logger.warning

@@ -3,7 +3,9 @@
 A malformed payload is logged and counted (``InvalidSegments``, ``ErrorCount``) and returns
 normally: retrying it could never succeed. An unexpected fault (DynamoDB unavailable, a
 bug) is counted and re-raised so Lambda's async retries, then the on-failure destination,
-take it; the segment ledger makes a retry redo only what was not done.
+take it; the segment ledger makes a retry redo only what was not done. A segment whose
+translation failed for some language (the others were served) raises ``LanguagesFailed``
+after serving them, for the same reason: the retry serves the failed languages only.
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ def get_processor() -> TranslationProcessor:
         return _processor
 
 
+class LanguagesFailed(Exception):
+    """Some target languages were not served; raised so Lambda's async retry serves them (only them)."""
+
+    def __init__(self, result: ProcessResult) -> None:
+        failed = sorted(lang for lang, o in result.languages.items() if o.failure == "translation")
+        super().__init__(f"segment {result.segment_id}: translation failed for {', '.join(failed)}; retry serves only these")
+        self.result = result
+        self.languages = failed
+
+
 def use_processor(processor: TranslationProcessor | None) -> None:
     """Replace the container's processor (tests, end-to-end runs); None rebuilds it on next use."""
     global _processor
@@ -81,14 +93,19 @@ def handle(event: Any, context: Any) -> ProcessResult:
         logger.exception("translation processor could not be built")
         raise
     try:
-        return processor.process(segment, lease_seconds=_lease_seconds(context),
-                                 function_name=getattr(context, "invoked_function_arn", None))
+        result = processor.process(segment, lease_seconds=_lease_seconds(context),
+                                   function_name=getattr(context, "invoked_function_arn", None))
     except Exception:
         processor.recorder.count(m.ERROR_COUNT)
         logger.exception("segment processing failed; Lambda will retry")
         raise
     finally:
         processor.recorder.flush_to(metrics)
+    if result.reason == "language_failed":
+        failed = LanguagesFailed(result)
+        logger.warning("languages failed; raising for Lambda's retry", extra={"languages": failed.languages})
+        raise failed
+    return result
 
 
 def handle_shard(event: dict[str, Any]) -> ProcessResult:

@@ -16,6 +16,12 @@ even while its first run is still working. Each segment gets a ledger row in the
 - A language is added to ``languagesDone`` when its listeners have been sent their caption
   and audio (or captions only); a language whose translation failed is not, so a retry redoes it.
 - The lease runs to the end of the invocation's timeout, so a live run is never taken over.
+- Writes after a delivery are retried in place (``LEDGER_WRITE_ATTEMPTS``, jittered backoff):
+  a failed ``languagesDone`` update is not a reason to raise, because Lambda's retry would
+  send the segment again to listeners already served. ``finish`` records every language the
+  run served once more, in the same write as the status, so a language whose own update
+  failed is still recorded before the run ends; only if that write fails too does the run
+  raise (and listeners' de-duplication by ``segmentId`` covers the resend).
 
 Listeners still de-duplicate by ``segmentId`` and ``part`` (see the protocol), which covers
 the one window the ledger cannot: a run that crashes after posting but before recording.
@@ -30,12 +36,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from common.observability import logger
+
+from .backoff import backoff_delay
 
 SEGMENT_KEY_PREFIX = "segment#"
 # Lambda's async event age is at most 6 hours; the row must outlive every retry.
 RECORD_TTL_SECONDS = 7 * 3600
 PROCESSING, PARTIAL, COMPLETE = "processing", "partial", "complete"
+# Writes recording a delivery that already happened: tried this often, in place, before giving up.
+LEDGER_WRITE_ATTEMPTS = 4
+_RETRY_BASE_SECONDS, _RETRY_MAX_SECONDS = 0.1, 1.0
 
 
 @dataclass(frozen=True)
@@ -56,8 +68,10 @@ class SegmentLedger:
     """Segment ledger rows in the translation cache table."""
 
     def __init__(self, dynamodb: Any, table: str, clock: Callable[[], float] = time.time,
-                 ttl_seconds: int = RECORD_TTL_SECONDS, new_owner: Callable[[], str] = lambda: uuid.uuid4().hex) -> None:
+                 ttl_seconds: int = RECORD_TTL_SECONDS, new_owner: Callable[[], str] = lambda: uuid.uuid4().hex,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._dynamodb = dynamodb
+        self._sleep = sleep
         self._table = table
         self._clock = clock
         self._ttl = ttl_seconds
@@ -115,20 +129,28 @@ class SegmentLedger:
                                        ProjectionExpression="#st", ExpressionAttributeNames={"#st": "status"}).get("Item", {})
         return "complete" if item.get("status", {}).get("S") == COMPLETE else "in_progress"
 
-    def languages_done(self, segment_id: str, languages: Iterable[str]) -> None:
-        """Record languages whose listeners have been served."""
+    def languages_done(self, segment_id: str, languages: Iterable[str]) -> bool:
+        """Record languages whose listeners have been served (retried in place); False when every
+        attempt failed (the caller passes them to ``finish``, which records them again)."""
         languages = sorted(set(languages))
         if not languages:
-            return
-        with self._row_lock:
-            self._dynamodb.update_item(
+            return True
+        try:
+            self._retried(lambda: self._dynamodb.update_item(
                 TableName=self._table, Key=self.key(segment_id),
                 UpdateExpression="ADD languagesDone :langs",
                 ExpressionAttributeValues={":langs": {"SS": languages}},
-            )
+            ))
+            return True
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("could not record served languages yet; finish records them",
+                           extra={"languages": languages, "error": type(exc).__name__})
+            return False
 
-    def finish(self, segment_id: str, owner: str, complete: bool, note: str | None = None) -> None:
-        """Release the lease: ``complete`` ends the segment for good, otherwise a redelivery redoes what is missing."""
+    def finish(self, segment_id: str, owner: str, complete: bool, note: str | None = None,
+               served: Iterable[str] = ()) -> None:
+        """Release the lease: ``complete`` ends the segment for good, otherwise a redelivery redoes
+        what is missing. ``served``: languages delivered by this run, recorded in the same write."""
         names = {"#st": "status", "#owner": "owner"}
         values: dict[str, Any] = {":state": {"S": COMPLETE if complete else PARTIAL}, ":owner": {"S": owner},
                                   ":zero": {"N": "0"}}
@@ -136,12 +158,30 @@ class SegmentLedger:
         if note:
             update += ", note = :note"
             values[":note"] = {"S": note}
+        served = sorted(set(served))
+        if served:
+            update += " ADD languagesDone :langs"
+            values[":langs"] = {"SS": served}
         try:
-            with self._row_lock:
-                self._dynamodb.update_item(TableName=self._table, Key=self.key(segment_id), UpdateExpression=update,
-                                           ConditionExpression="#owner = :owner",
-                                           ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+            self._retried(lambda: self._dynamodb.update_item(
+                TableName=self._table, Key=self.key(segment_id), UpdateExpression=update,
+                ConditionExpression="#owner = :owner", ExpressionAttributeNames=names, ExpressionAttributeValues=values))
         except ClientError as exc:
             # Another run took over after our lease: it owns the outcome now.
             if not _conditional_failed(exc):
                 raise
+
+    def _retried(self, write: Callable[[], Any]) -> Any:
+        """Run one ledger write, retrying faults (never a failed condition) in place."""
+        for attempt in range(LEDGER_WRITE_ATTEMPTS):
+            try:
+                with self._row_lock:
+                    return write()
+            except ClientError as exc:
+                if _conditional_failed(exc) or attempt == LEDGER_WRITE_ATTEMPTS - 1:
+                    raise
+            except BotoCoreError:
+                if attempt == LEDGER_WRITE_ATTEMPTS - 1:
+                    raise
+            self._sleep(backoff_delay(attempt, _RETRY_BASE_SECONDS, _RETRY_MAX_SECONDS))
+        raise AssertionError("unreachable")

@@ -7,7 +7,9 @@ target language, in parallel: translate (cache first; listeners of the speaker's
 language get the original words), post the caption while Polly synthesizes, then post the
 audio parts. A language whose translation fails is skipped and counted; a language whose
 synthesis fails still gets its caption. Nothing but real translated text and real audio is
-ever sent: there are no placeholder messages.
+ever sent: there are no placeholder messages. A segment with a failed language ends
+``language_failed``; the handler then raises so Lambda's async retry redoes that language only
+(the ledger skips the languages already served).
 """
 
 from __future__ import annotations
@@ -179,7 +181,8 @@ class TranslationProcessor:
             self._release(segment, claim.owner)
             raise
         complete = all(o.failure != "translation" for o in outcomes.values())
-        self._ledger.finish(segment.segment_id, claim.owner, complete=complete)
+        served = [lang for lang, o in outcomes.items() if o.failure != "translation"]
+        self._ledger.finish(segment.segment_id, claim.owner, complete=complete, served=served)
         self._record_latency(segment, outcomes)
         timings["total"] = self._ms_since(started)
         result = ProcessResult("processed", segment.segment_id, None if complete else "language_failed", outcomes, timings)
@@ -433,7 +436,7 @@ def build_processor(settings: TranslationSettings, *, dynamodb: Any, translate: 
         broadcaster=Broadcaster(management, ConnectionCleaner(dynamodb, s.connections_table, s.sessions_table, clock=clock),
                                 s.broadcast_concurrency, s.max_retries, s.retry_base_delay, s.retry_max_delay,
                                 sleep=sleep, rng=rng, clock=clock),
-        ledger=SegmentLedger(dynamodb, s.cache_table, clock=clock),
+        ledger=SegmentLedger(dynamodb, s.cache_table, clock=clock, sleep=sleep),
         recorder=recorder,
         clock=clock,
         dispatcher=ShardDispatcher(lambda_client, settings.function_name) if lambda_client is not None else None,

@@ -317,12 +317,12 @@ class CognitoKeys:
         public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._key.public_key()))
         return {"keys": [{**public, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
 
-    def id_token(self, subject: str, username: str, lifetime: int = 3600) -> str:
-        """A Cognito ID token for the app client (``aud``), as the hosted UI hands it out."""
+    def access_token(self, subject: str, username: str, lifetime: int = 3600) -> str:
+        """A Cognito access token for the app client (``client_id``), the token the API accepts."""
         now = int(time.time())  # PyJWT checks expiry against the real clock
-        claims = {"sub": subject, "aud": self.client_id, "iss": self.issuer, "token_use": "id",
-                  "cognito:username": username, "auth_time": now, "iat": now, "exp": now + lifetime,
-                  "email_verified": True, "event_id": str(uuid.uuid4())}
+        claims = {"sub": subject, "client_id": self.client_id, "iss": self.issuer, "token_use": "access",
+                  "username": username, "scope": "openid", "auth_time": now, "iat": now, "exp": now + lifetime,
+                  "jti": str(uuid.uuid4()), "event_id": str(uuid.uuid4())}
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
 
 

@@ -111,7 +111,7 @@ def _schedule(system: System, track: SpeechTrack) -> Run:
     def open_session() -> None:
         status, refused = system.connect("no-token", "speaker", "198.51.100.7")
         run.checkpoints["tokenless speaker"] = (status, refused)
-        token = system.cognito.id_token("7c1e9d2a-0b5f-4a8e-9f61-3d2b8c4e5a10", "speaker@example.com")
+        token = system.cognito.access_token("7c1e9d2a-0b5f-4a8e-9f61-3d2b8c4e5a10", "speaker@example.com")
         status, _ = system.connect("speaker", "speaker", "198.51.100.7", token=token)
         assert status == 200, "the speaker with a valid token must connect"
         system.send("speaker", {"action": "createSession", "sourceLanguage": "en-US", "requestId": "create-1"})

@@ -13,7 +13,7 @@ from typing import Any
 from common.envelope import ClientError
 from common.observability import logger
 
-from audio_transcription.audio_processor.session_gate import Admission, SessionGate
+from audio_transcription.audio_processor.session_gate import Admission, SessionGate, duplicate
 from audio_transcription.audio_processor.validation import AudioMessage
 from audio_transcription.chunks import ChunkStore
 from audio_transcription.quality import ChunkQuality
@@ -23,16 +23,25 @@ from audio_transcription.stream_worker.starter import start_worker
 
 def store_chunk(store: ChunkStore, gate: SessionGate, message: AudioMessage, admission: Admission,
                 quality: ChunkQuality, now: float, ttl_seconds: int) -> None:
-    """Write the chunk; on failure undo the admission and raise AUDIO_NOT_ACCEPTED."""
+    """Write the chunk; on failure undo the admission and raise AUDIO_NOT_ACCEPTED (AUDIO_DUPLICATE for a
+    late-window chunk that was already stored)."""
     try:
-        store.put(message.session_id, message.sequence, message.pcm, admission.sample_offset, quality,
-                  received_at=now, expires_at=int(now) + ttl_seconds)
-        return
+        stored = store.put(message.session_id, message.sequence, message.pcm, admission.sample_offset, quality,
+                           received_at=now, expires_at=int(now) + ttl_seconds)
+        if stored:
+            return
+        gate.rollback_late(message.session_id, message.samples)
+        raise duplicate(message.session_id, message.sequence)
+    except ClientError:
+        raise
     except Exception:
         logger.exception("audio chunk could not be stored", extra={"sessionId": message.session_id,
                                                                    "sequence": message.sequence})
     try:
-        undone = gate.rollback(message.session_id, message.sequence, admission.previous_sequence, message.samples)
+        if admission.late:
+            undone = gate.rollback_late(message.session_id, message.samples)
+        else:
+            undone = gate.rollback(message.session_id, message.sequence, admission.previous_sequence, message.samples)
     except Exception:
         logger.exception("rollback of an unstored chunk failed", extra={"sessionId": message.session_id})
         undone = False

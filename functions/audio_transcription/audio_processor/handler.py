@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.config import Config
 from common.envelope import ClientError, error_message
 from common.observability import lambda_entry, logger, metrics
 
@@ -44,13 +45,17 @@ class Deps:
 
 _deps: Deps | None = None
 
+# One call with its SDK retries ends well inside the 10 s timeout (2 x (1 s + 2 s) + backoff):
+# the defaults (60 s timeouts) let one hung call outlive the function between admit and store.
+CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"})
+
 
 def build_deps(settings: AudioProcessorSettings | None = None) -> Deps:
     """Real clients from the environment."""
     import boto3
 
     settings = settings or AudioProcessorSettings.from_env()
-    dynamodb = boto3.resource("dynamodb")
+    dynamodb = boto3.resource("dynamodb", config=CLIENT_CONFIG)
     sessions = dynamodb.Table(settings.sessions_table)
     return Deps(
         settings=settings,
@@ -59,7 +64,8 @@ def build_deps(settings: AudioProcessorSettings | None = None) -> Deps:
         store=ChunkStore(dynamodb.Table(settings.audio_chunks_table)),
         leases=LeaseStore(sessions),
         lambda_client=boto3.client("lambda"),
-        replier=Replier(boto3.client("apigatewaymanagementapi", endpoint_url=settings.websocket_endpoint)),
+        replier=Replier(boto3.client("apigatewaymanagementapi", endpoint_url=settings.websocket_endpoint,
+                                     config=CLIENT_CONFIG)),
     )
 
 

@@ -3,9 +3,17 @@
 The condition is every rule at once - the row exists and has not expired, the sender is the
 session's speaker connection, the session is active and neither paused nor muted, and the
 sequence is above ``lastAudioSequence`` - so concurrent handlers cannot both admit the same
-or an older sequence. The same write adds the chunk's samples to ``audioSamples``, which
+sequence as the newest. The same write adds the chunk's samples to ``audioSamples``, which
 gives the chunk its place on the session's audio timeline (``sampleOffset``). When the
 condition fails, the old row (ReturnValuesOnConditionCheckFailure) says which rule did.
+
+Reorder window: API Gateway may run two ``sendAudio`` messages of one connection at once, so
+chunk n can reach the gate just after n+1. A chunk at most ``REORDER_WINDOW`` below
+``lastAudioSequence`` and above ``lastFedSequence`` (not yet passed by the stream worker) is
+admitted *late*: a second conditional write adds its samples without moving
+``lastAudioSequence``. Its buffer row is written only if absent, so a repeat is refused
+(``AUDIO_DUPLICATE``) and only a chunk older than the window or than what was fed is refused
+``AUDIO_OUT_OF_ORDER``.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ from common.tables import SESSION_ACTIVE
 from audio_transcription.dynamo import decimal
 from audio_transcription.stream_worker.lease import lease_is_live
 
+# How far below the newest admitted sequence a late chunk may still be admitted.
+REORDER_WINDOW = 8
+
 
 @dataclass(frozen=True)
 class Admission:
@@ -29,6 +40,7 @@ class Admission:
     sample_offset: int
     previous_sequence: int | None
     worker_live: bool
+    late: bool = False
 
 
 class SessionGate:
@@ -62,7 +74,13 @@ class SessionGate:
             if old is None:
                 # Older SDKs/emulators do not return the item: read it to say which rule failed.
                 old = self._table.get_item(Key={"sessionId": session_id}, ConsistentRead=True).get("Item")
-            raise refusal(_plain(old), session_id, connection_id, sequence, now) from None
+            old = _plain(old)
+            error_to_raise = refusal(old, session_id, connection_id, sequence, now)
+            if error_to_raise.code == "AUDIO_OUT_OF_ORDER" and _within_window(old, sequence):
+                late = self._admit_late(session_id, connection_id, sequence, samples, now)
+                if late is not None:
+                    return late
+            raise error_to_raise from None
         old = response.get("Attributes") or {}
         previous = old.get("lastAudioSequence")
         return Admission(
@@ -70,6 +88,37 @@ class SessionGate:
             previous_sequence=None if previous is None else int(previous),
             worker_live=lease_is_live(old, now),
         )
+
+    def _admit_late(self, session_id: str, connection_id: str, sequence: int, samples: int, now: float) -> Admission | None:
+        """Admit a chunk that arrived just after a later one (see the module docstring); None when the
+        rules no longer hold (then the caller's refusal stands)."""
+        response = conditional(
+            self._table.update_item,
+            Key={"sessionId": session_id},
+            UpdateExpression="ADD audioSamples :n",
+            ConditionExpression=(
+                "attribute_exists(sessionId) AND speakerConnectionId = :conn AND #status = :active "
+                "AND (attribute_not_exists(expiresAt) OR expiresAt > :now) "
+                "AND (attribute_not_exists(paused) OR paused = :false) "
+                "AND (attribute_not_exists(muted) OR muted = :false) "
+                "AND lastAudioSequence > :seq AND lastAudioSequence <= :windowTop "
+                "AND (attribute_not_exists(lastFedSequence) OR lastFedSequence < :seq)"),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":seq": sequence, ":n": samples, ":conn": connection_id, ":active": SESSION_ACTIVE,
+                                       ":now": decimal(now), ":false": False, ":windowTop": sequence + REORDER_WINDOW},
+            ReturnValues="ALL_OLD",
+        )
+        if response is None:
+            return None
+        old = response.get("Attributes") or {}
+        return Admission(sample_offset=int(old.get("audioSamples", 0)), previous_sequence=None,
+                         worker_live=lease_is_live(old, now), late=True)
+
+    def rollback_late(self, session_id: str, samples: int) -> bool:
+        """Undo a late admission whose chunk was not stored (its samples leave the timeline)."""
+        self._table.update_item(Key={"sessionId": session_id}, UpdateExpression="ADD audioSamples :minus",
+                                ExpressionAttributeValues={":minus": -samples})
+        return True
 
     def rollback(self, session_id: str, sequence: int, previous_sequence: int | None, samples: int) -> bool:
         """Undo an admission whose chunk could not be stored, if no later chunk was admitted since."""
@@ -81,6 +130,13 @@ class SessionGate:
             values = {":seq": sequence, ":prev": previous_sequence, ":minus": -samples}
         return conditional(self._table.update_item, Key={"sessionId": session_id}, UpdateExpression=update,
                            ConditionExpression="lastAudioSequence = :seq", ExpressionAttributeValues=values) is not None
+
+
+def _within_window(old: dict[str, Any] | None, sequence: int) -> bool:
+    last = None if old is None else old.get("lastAudioSequence")
+    fed = None if old is None else old.get("lastFedSequence")
+    return (last is not None and int(last) - REORDER_WINDOW <= sequence < int(last)
+            and (fed is None or int(fed) < sequence))
 
 
 def _plain(item: Any) -> dict[str, Any] | None:
@@ -115,7 +171,14 @@ def refusal(old: dict[str, Any] | None, session_id: str, connection_id: str, seq
                            sessionId=session_id, sequence=sequence)
     last = old.get("lastAudioSequence")
     last_int = None if last is None else int(last)
-    kind = "a repeat of" if last_int == sequence else "older than"
-    return ClientError("AUDIO_OUT_OF_ORDER", f"chunk {sequence} is {kind} the last accepted chunk {last_int}; "
-                       "sequence numbers must increase", status=409, sessionId=session_id, sequence=sequence,
-                       lastSequence=last_int)
+    if last_int == sequence:
+        return duplicate(session_id, sequence)
+    return ClientError("AUDIO_OUT_OF_ORDER", f"chunk {sequence} is older than the reorder window allows "
+                       f"(last accepted chunk {last_int}, window {REORDER_WINDOW}) or than audio already transcribed",
+                       status=409, sessionId=session_id, sequence=sequence, lastSequence=last_int)
+
+
+def duplicate(session_id: str, sequence: int) -> ClientError:
+    """The chunk with this sequence was already accepted."""
+    return ClientError("AUDIO_DUPLICATE", f"chunk {sequence} was already accepted", status=409,
+                       sessionId=session_id, sequence=sequence)

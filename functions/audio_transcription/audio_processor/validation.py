@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from common.envelope import ClientError
+from common.envelope import ClientError, safe_text
 
 ACTION = "sendAudio"
 SAMPLE_RATE = 16000
@@ -53,6 +53,19 @@ def request_id_of(body: Any) -> str | None:
     return None
 
 
+class _DuplicateField(ValueError):
+    """A JSON object names one key twice (API Gateway may have routed on the other one)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    decoded: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in decoded:
+            raise _DuplicateField(name)
+        decoded[name] = value
+    return decoded
+
+
 def _invalid(field: str, text: str, **details: Any) -> ClientError:
     return ClientError("INVALID_FIELD", text, field=field, **details)
 
@@ -63,12 +76,15 @@ def parse_send_audio(body: Any, is_base64_encoded: bool = False) -> AudioMessage
         raise ClientError("INVALID_MESSAGE", "send audio as a JSON text frame, not a binary frame")
     if not isinstance(body, str) or not body.strip():
         raise ClientError("INVALID_MESSAGE", "the message is empty")
-    size = len(body.encode("utf-8"))
+    size = len(body.encode("utf-8", errors="surrogatepass"))
     if size > MAX_BODY_BYTES:
         raise ClientError("MESSAGE_TOO_LARGE", f"a sendAudio message may be at most {MAX_BODY_BYTES} bytes",
                           status=413, maxBytes=MAX_BODY_BYTES)
     try:
-        doc = json.loads(body)
+        doc = json.loads(body, object_pairs_hook=_unique_keys)
+    except _DuplicateField as error:
+        raise ClientError("DUPLICATE_FIELD", f"the message names '{safe_text(error.args[0], 40)}' more than once",
+                          field=safe_text(error.args[0], 40)) from None
     except (ValueError, RecursionError):
         raise ClientError("INVALID_JSON", "the message is not valid JSON") from None
     if not isinstance(doc, dict):
@@ -89,8 +105,8 @@ def _validate(doc: dict[str, Any]) -> AudioMessage:
         raise _invalid("requestId", "'requestId' must be 1-64 letters, digits or . _ : -")
     for name in doc:
         if name not in ALLOWED_FIELDS:
-            raise ClientError("UNKNOWN_FIELD", f"sendAudio does not take '{str(name)[:40]}'",
-                              field=str(name)[:40], allowedFields=list(ALLOWED_FIELDS))
+            raise ClientError("UNKNOWN_FIELD", f"sendAudio does not take '{safe_text(name, 40)}'",
+                              field=safe_text(name, 40), allowedFields=list(ALLOWED_FIELDS))
     if doc.get("action") != ACTION:
         raise _invalid("action", f"'action' must be '{ACTION}'")
     session_id = _session_id(doc.get("sessionId"))

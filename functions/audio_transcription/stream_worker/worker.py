@@ -42,7 +42,7 @@ from audio_transcription.chunks import ChunkStore, StoredChunk
 from audio_transcription.feature_flag import FeatureFlag
 from audio_transcription.partial_results.model import Segment
 from audio_transcription.partial_results.processor import PartialResultProcessor
-from audio_transcription.quality import ISSUE_CLIPPING, ISSUE_LOW_SNR, ISSUE_SILENCE, QualityMonitor, pcm16
+from audio_transcription.quality import ISSUE_CLIPPING, ISSUE_FORMAT, ISSUE_LOW_SNR, ISSUE_SILENCE, QualityMonitor, pcm16
 from audio_transcription.replies import Replier
 from audio_transcription.settings import StreamWorkerSettings
 from audio_transcription.stream_worker.forwarder import SegmentForwarder
@@ -63,8 +63,14 @@ RENEW_INTERVAL = 5.0
 ARRIVAL_MARGIN = 0.02
 POLL_FLOOR = 0.01
 POLL_MIN, POLL_MAX = 0.05, 0.2
-# A chunk whose predecessor is missing (a concurrent sendAudio still storing it) waits this long.
+# A chunk whose predecessor (sequence - 1) is missing - a concurrent sendAudio still storing it,
+# or admitted late inside the reorder window - waits this long, measured from when it was
+# received. The expected sequence is the worker's position + 1, carried across streams and
+# workers (``lastFedSequence``), so the wait also applies to the first chunk of a session
+# (expected: 1, the protocol's first sequence; 0 is taken as a start too) and the first chunk
+# after a stream closed for idleness.
 GAP_WAIT = 0.75
+FIRST_SEQUENCES = (0, 1)
 DRAIN_TIMEOUT = 10.0
 METRICS_FLUSH_INTERVAL = 60.0
 # Below this level the last 100 ms fed count as a pause (with no open result: a handover point).
@@ -88,6 +94,7 @@ _ISSUE_TEXT = {
     ISSUE_LOW_SNR: "There is a lot of background noise; transcription may be inaccurate.",
     ISSUE_CLIPPING: "Your audio is too loud and is clipping; lower the microphone gain.",
     ISSUE_SILENCE: "No sound is reaching the server; check that your microphone is on.",
+    ISSUE_FORMAT: "The audio does not look like 16 kHz mono speech; send 16-bit PCM at 16,000 Hz, one channel.",
 }
 _STAT_METRICS = (("partials_dropped", "PartialResultsDropped"), ("orphans_flushed", "OrphanedResultsFlushed"),
                  ("duplicates", "DuplicatesDetected"), ("fallbacks", "TranscribeFallbackTriggered"))
@@ -303,18 +310,23 @@ class StreamWorker:
             if self._stream is not None and self._stream.failed is not None:
                 break  # the loop replaces the broken stream; these chunks go to the new one
             st = self._stream
-            expected = st.timeline.next_session_sample if st is not None else None
-            if expected is not None and chunk.sample_offset > expected and d.clock() - chunk.received_at < GAP_WAIT:
-                # An earlier chunk is still being stored by a concurrent sendAudio: the loop waits, then
-                # reads again; after GAP_WAIT the chunk is fed anyway (the missing one is lost).
+            contiguous = chunk.sequence == self.position + 1 or (self.position < 0 and chunk.sequence in FIRST_SEQUENCES)
+            if not contiguous and d.clock() - chunk.received_at < GAP_WAIT:
+                # An earlier chunk may still be on its way: the loop waits, then reads again; after
+                # GAP_WAIT the chunk is fed anyway (a sequence the client skipped costs this once).
                 break
+            offset = chunk.sample_offset
+            if st is not None and contiguous and st.timeline.next_session_sample is not None:
+                # A chunk admitted late (reorder window) got its sampleOffset after its successor's;
+                # consecutive chunks are consecutive audio, so keep the timeline continuous.
+                offset = st.timeline.next_session_sample
             if st is None:
                 st = await self._open_stream()
             await self._pace(st)
             samples = pcm16(chunk.pcm)
             await st.stream.send_audio(chunk.pcm)
             now = d.clock()
-            st.timeline.add(samples, chunk.sample_offset, now)
+            st.timeline.add(samples, offset, now)
             self.position = chunk.sequence
             self._fed_since_delete.append(chunk.sequence)
             self.result.fed_chunks += 1
@@ -360,6 +372,9 @@ class StreamWorker:
                 details["snrDb"] = report.snr_db
             elif issue == ISSUE_CLIPPING:
                 details["clippingRatio"] = report.clipping_ratio
+            elif issue == ISSUE_FORMAT:
+                details["suspected"] = report.format_suspicion
+                m.add_metric(name="AudioFormatSuspected", unit="Count", value=1)
             self._notify(message("audioQuality", **details))
 
     # -- streams ----------------------------------------------------------------------

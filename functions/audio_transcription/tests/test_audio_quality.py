@@ -115,3 +115,39 @@ def test_monitor_windows_and_clipping_and_silence():
     assert first.silent and first.snr_db is None and first.issues == ()
     assert m.add(quiet, 3.0).issues == (ISSUE_SILENCE,)
     assert m.add(np.zeros(0, dtype=np.int16), 4.0) is None
+
+
+def _espeak_pcm(rate: int, channels: int) -> np.ndarray:
+    """espeak-ng speech converted by sox to raw 16-bit PCM at ``rate`` Hz with ``channels``."""
+    wav = subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "--stdout",
+                          "The speaker keeps talking about translation systems and the weather in the mountains"],
+                         check=True, capture_output=True).stdout
+    raw = subprocess.run(["sox", "-t", "wav", "-", "-t", "raw", "-e", "signed", "-b", "16", "-r", str(rate),
+                          "-c", str(channels), "-"], input=wav, check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype="<i2")
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None, reason="needs espeak-ng and sox")
+def test_audio_that_is_not_16_khz_mono_speech_gets_a_format_warning():
+    """48 kHz or stereo chunks are stored as 16 kHz mono (the buffer cannot tell): the quality check
+    warns the speaker instead (docs/protocol.md, "Sending audio")."""
+    from audio_transcription.quality import FORMAT_SAMPLE_RATE, FORMAT_STEREO, ISSUE_FORMAT, format_suspicion
+
+    genuine, fast, stereo = _espeak_pcm(16000, 1), _espeak_pcm(48000, 1), _espeak_pcm(16000, 2)
+    assert format_suspicion(genuine) is None
+    assert format_suspicion(fast[:80000]) == FORMAT_SAMPLE_RATE
+    assert format_suspicion(stereo[:80000]) == FORMAT_STEREO
+    assert format_suspicion(_espeak_pcm(44100, 2)[:80000]) == FORMAT_STEREO
+    monitor = QualityMonitor(poor_snr_db=-50.0, window_seconds=3.0)
+    reports = [r for i in range(0, 48000, 1600) if (r := monitor.add(fast[i:i + 1600], float(i))) is not None]
+    assert reports and ISSUE_FORMAT in reports[0].issues and reports[0].format_suspicion == FORMAT_SAMPLE_RATE
+    clean = QualityMonitor(poor_snr_db=-50.0, window_seconds=3.0)
+    reports = [r for i in range(0, genuine.size - 1600, 1600) if (r := clean.add(genuine[i:i + 1600], float(i))) is not None]
+    assert reports and all(ISSUE_FORMAT not in r.issues for r in reports)
+
+
+def test_noise_and_silence_are_not_format_suspects():
+    from audio_transcription.quality import format_suspicion
+
+    assert format_suspicion(mix(10.0)) is None
+    assert format_suspicion(np.zeros(80000, dtype=np.int16)) is None

@@ -526,3 +526,54 @@ def test_noisy_audio_is_reported_once_per_minute(world):
 def test_silent_microphone_is_reported(world):
     issues = quality_run(world, [silence_chunk(level=0.4) for _ in range(160)])  # 16 s of nothing
     assert [e["issue"] for e in issues] == ["silence"]
+
+
+def _late_predecessor_run(world, last_fed: int | None, early: int, late: int, late_after: float = 0.3):
+    """No stream is open (a new session, or a new worker after the last one stopped at ``last_fed``):
+    chunk ``early`` is stored, and its predecessor ``late`` lands ``late_after`` seconds later."""
+    world.put_session(**({"lastFedSequence": last_fed} if last_fed is not None else {}))
+    now = world.clock.time()
+    words = {late: speech_chunk(late), early: speech_chunk(early)}
+    _store(world, early, words[early], 0, now)
+    start_worker(LeaseStore(world.sessions), world.lambdas, WORKER_FN, SESSION, now, 30.0)
+    stored: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        await world.clock.sleep(seconds)
+        if not stored and world.clock.time() >= now + late_after:
+            _store(world, late, words[late], 1600, world.clock.time())
+            stored.append(world.clock.time())
+
+    result, _ = run_worker(world, worker_starts(world)[0]["leaseId"], sleep=sleep)
+    return result, [words[late], words[early]]
+
+
+def test_first_chunk_of_a_session_stored_after_the_second_is_fed_first(world):
+    result, in_order = _late_predecessor_run(world, last_fed=None, early=2, late=1)
+    assert result.outcome == OUTCOME_SILENCE
+    assert world.transcribe.fed == in_order
+    print("\nFAULT|audio: first chunk of a session stored after the second|survived")
+
+
+def test_chunk_stored_late_while_no_stream_is_open_is_not_skipped(world):
+    """The worker carries the next expected sequence across streams and workers (lastFedSequence)."""
+    result, in_order = _late_predecessor_run(world, last_fed=3, early=5, late=4)
+    assert result.outcome == OUTCOME_SILENCE
+    assert world.transcribe.fed == in_order
+    assert result.position == 5
+    print("\nFAULT|audio: chunk stored late while no Transcribe stream is open|survived")
+
+
+def test_adjacent_chunks_admitted_out_of_order_are_all_fed_in_order(world):
+    """Through the real sendAudio handler: 4 reaches the gate after 5 (concurrent invocations)."""
+    world.put_session()
+    deps = world.audio_deps()
+    chunks = {n: speech_chunk(n) for n in range(1, 7)}
+    for n in (1, 2, 3, 5, 4, 6):
+        assert handle_audio(ws_event(audio_message(SESSION, n, chunks[n]), SPEAKER), deps) == {"statusCode": 200}
+        world.clock.advance(0.1)
+    result, _ = run_worker(world, worker_starts(world)[0]["leaseId"])
+    assert result.outcome == OUTCOME_SILENCE
+    assert world.transcribe.fed == [chunks[n] for n in range(1, 7)]
+    assert spoken(segments(world)) == [f"w{n}" for n in range(1, 7)]
+    print("\nFAULT|audio: two adjacent chunks arrive together (reorder window)|survived")

@@ -5,9 +5,13 @@ with the public key as an HMAC secret never reach a verifier); a ``kid`` that th
 JWKS holds (cached per container, refetched once for an unknown kid but at most every
 ``min_refetch_seconds``, so random kids cannot turn the authorizer into a JWKS-fetching
 amplifier); the RS256 signature; ``iss``; ``exp`` (small leeway), ``iat``/``nbf`` when present;
-``token_use`` is ``id`` (then ``aud`` must be the app client) or ``access`` (then
-``client_id`` must be); ``sub`` present. Any failure raises ``TokenRejected`` with a short,
-loggable reason; the token itself is never logged.
+``token_use`` is ``access`` and ``client_id`` is the app client (ID tokens are refused: see
+docs/protocol.md, "Which token"); ``sub`` present. Any failure raises ``TokenRejected`` with
+a short, loggable reason; the token itself is never logged.
+
+The JWKS fetch has an overall deadline (a slow-drip response cannot hold the authorizer past
+its timeout) and, while no keys are known yet, is retried after ``cold_retry_seconds`` rather
+than the refetch floor, so one failed cold-start fetch does not deny every token for a minute.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +31,11 @@ ALGORITHM = "RS256"
 MAX_TOKEN_LENGTH = 8192
 DEFAULT_LEEWAY_SECONDS = 30
 MAX_JWKS_BYTES = 256 * 1024
+# The whole fetch (connect, headers, body) ends within this, well inside the authorizer's timeout.
+JWKS_DEADLINE_SECONDS = 3.0
+# While no keys are known, the next fetch may come this soon after a failed one.
+COLD_RETRY_SECONDS = 1.0
+ACCEPTED_TOKEN_USE = "access"
 
 JwksFetcher = Callable[[], dict[str, Any]]
 
@@ -38,14 +48,41 @@ class TokenRejected(Exception):
         self.reason = reason
 
 
-def http_jwks_fetcher(url: str, timeout: float = 3.0) -> JwksFetcher:
-    """A fetcher that GETs the JWKS over HTTPS (the default outside tests)."""
+class JwksDeadlineExceeded(TimeoutError):
+    """The JWKS did not arrive within the fetch's overall deadline."""
+
+
+def http_jwks_fetcher(url: str, deadline_seconds: float = JWKS_DEADLINE_SECONDS) -> JwksFetcher:
+    """A fetcher that GETs the JWKS over HTTPS (the default outside tests), within ``deadline_seconds`` in all."""
     if not url.startswith("https://"):
         raise ValueError("the JWKS URL must be https")
+    return deadline_fetcher(url, deadline_seconds)
+
+
+def deadline_fetcher(url: str, deadline_seconds: float) -> JwksFetcher:
+    """GET ``url`` as JSON, giving up after ``deadline_seconds`` in all.
+
+    A socket timeout bounds each read, not the response: a server that drips a byte every
+    second never trips it. So the request runs on a daemon thread and the caller waits for it
+    at most ``deadline_seconds``; a request still running then is abandoned (its result dropped).
+    """
+    def request() -> dict[str, Any]:
+        with urllib.request.urlopen(url, timeout=deadline_seconds) as response:  # noqa: S310 - configured URL
+            return json.loads(response.read(MAX_JWKS_BYTES))
 
     def fetch() -> dict[str, Any]:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - fixed https URL
-            return json.loads(response.read(MAX_JWKS_BYTES))
+        done: Future[dict[str, Any]] = Future()
+
+        def run() -> None:
+            try:
+                done.set_result(request())
+            except BaseException as error:  # noqa: BLE001 - handed to the waiting caller
+                done.set_exception(error)
+        threading.Thread(target=run, name="jwks-fetch", daemon=True).start()
+        try:
+            return done.result(timeout=deadline_seconds)
+        except TimeoutError:
+            raise JwksDeadlineExceeded(f"no JWKS within {deadline_seconds} s") from None
     return fetch
 
 
@@ -58,10 +95,11 @@ class JwksCache:
     """
 
     def __init__(self, fetch: JwksFetcher, max_age_seconds: float = 6 * 3600, min_refetch_seconds: float = 60,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, cold_retry_seconds: float = COLD_RETRY_SECONDS) -> None:
         self._fetch = fetch
         self._max_age = max_age_seconds
         self._min_refetch = min_refetch_seconds
+        self._cold_retry = cold_retry_seconds
         self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
@@ -76,7 +114,9 @@ class JwksCache:
         with self._lock:
             now = self._clock()
             stale = self._fetched_at is None or now - self._fetched_at >= self._max_age
-            if (stale or kid not in self._keys) and (self._attempted_at is None or now - self._attempted_at >= self._min_refetch):
+            # With no keys at all, every token is denied: retry soon. With keys, the floor holds.
+            floor = self._min_refetch if self._keys else self._cold_retry
+            if (stale or kid not in self._keys) and (self._attempted_at is None or now - self._attempted_at >= floor):
                 self._attempted_at = now
                 try:
                     self._keys = _parse_jwks(self._fetch())
@@ -115,7 +155,7 @@ class VerifiedToken:
 
 
 class CognitoTokenValidator:
-    """Validates ID and access tokens of one user pool and one app client."""
+    """Validates access tokens of one user pool and one app client."""
 
     def __init__(self, issuer: str, client_id: str, jwks: JwksCache, leeway_seconds: int = DEFAULT_LEEWAY_SECONDS) -> None:
         self._issuer = issuer
@@ -158,15 +198,11 @@ class CognitoTokenValidator:
         except jwt.PyJWTError as error:
             raise TokenRejected(f"invalid token ({type(error).__name__})") from None
         token_use = claims.get("token_use")
-        if token_use == "id":
-            audience = claims.get("aud")
-            if audience != self._client_id:
-                raise TokenRejected("wrong audience")
-        elif token_use == "access":
-            if claims.get("client_id") != self._client_id:
-                raise TokenRejected("wrong client_id")
-        else:
+        if token_use != ACCEPTED_TOKEN_USE:
+            # ID tokens describe the user to the app; they are not credentials for an API.
             raise TokenRejected("wrong token_use")
+        if claims.get("client_id") != self._client_id:
+            raise TokenRejected("wrong client_id")
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise TokenRejected("token has no subject")

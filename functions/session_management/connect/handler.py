@@ -1,6 +1,6 @@
 """$connect route. Nothing can be posted before the handshake completes, so refusals are the
-HTTP status of the handshake: 403 (no authorizer identity), 429 (RATE_LIMITED), 503
-(RATE_LIMIT_UNAVAILABLE), 500."""
+HTTP status of the handshake: 403 (no authorizer identity), 429 (RATE_LIMITED), 500. A
+RateLimits outage lets the connection through (docs/protocol.md, "Rate limiter outages")."""
 
 from __future__ import annotations
 

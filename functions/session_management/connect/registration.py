@@ -24,7 +24,8 @@ def register_connection(deps: Deps, request: WebSocketRequest) -> Connection:
     # The authorizer always sets these; without them the request did not pass it: fail closed.
     if role not in (ROLE_SPEAKER, ROLE_LISTENER) or not isinstance(user_id, str) or (role == ROLE_SPEAKER and not user_id):
         raise ClientError("UNAUTHORIZED", "the connection carries no authorizer identity", status=403)
-    deps.rate_limiter.hit(Limit(CONNECT_LIMIT_NAME, deps.settings.rate_connection_attempts_per_minute, 60),
+    # Fails open: a limiter outage must not refuse every reconnection (the stage throttles anyway).
+    deps.rate_limiter.hit(Limit(CONNECT_LIMIT_NAME, deps.settings.rate_connection_attempts_per_minute, 60, fail_open=True),
                           request.source_ip, deps.now)
     connected_at = request.connected_at_ms // 1000 if request.connected_at_ms else deps.now
     connection = Connection(

@@ -8,6 +8,7 @@ from common.envelope import ClientError, message
 from common.observability import logger, metrics
 from common.tables import SESSION_ACTIVE
 
+from session_management import refresh_tokens
 from session_management.deps import Deps
 from session_management.events import WebSocketRequest
 from session_management.membership import current_session_over
@@ -29,6 +30,7 @@ def create_session(deps: Deps, request: WebSocketRequest, caller: Connection, ms
     previous = current_session_over(deps, caller)
     deps.rate_limiter.hit(Limit(CREATE_LIMIT_NAME, deps.settings.rate_sessions_per_hour, 3600), caller.user_id, deps.now)
     assert msg.source_language is not None  # guaranteed by messages.parse_message
+    refresh = refresh_tokens.issue()
     for _ in range(MAX_ID_ATTEMPTS):
         session = Session(
             session_id=generate_session_id(),
@@ -42,6 +44,7 @@ def create_session(deps: Deps, request: WebSocketRequest, caller: Connection, ms
             created_at=deps.now,
             updated_at=deps.now,
             expires_at=deps.now + deps.settings.session_max_duration_seconds + deps.settings.data_retention_seconds,
+            speaker_refresh_digest=refresh.digest,
         )
         if deps.sessions.create(session):
             break
@@ -64,4 +67,5 @@ def create_session(deps: Deps, request: WebSocketRequest, caller: Connection, ms
         maxListeners=deps.settings.max_listeners,
         createdAt=session.created_at,
         endsAt=session.ends_at(deps.settings.session_max_duration_seconds),
+        refreshToken=refresh.token,
     )]

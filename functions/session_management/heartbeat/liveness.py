@@ -33,11 +33,16 @@ def connection_notices(settings: Settings, connected_at: int, now: int) -> list[
 
 
 def heartbeat(deps: Deps, request: WebSocketRequest, caller: Connection, msg: Message) -> list[dict[str, Any]]:
-    """Record the heartbeat; replies ``heartbeatAck`` and any refresh notices."""
-    deps.rate_limiter.hit(Limit(HEARTBEAT_LIMIT_NAME, deps.settings.rate_heartbeats_per_minute, 60), caller.connection_id, deps.now)
+    """Record the heartbeat; replies ``heartbeatAck`` and any refresh notices.
+
+    Liveness is recorded first, whatever the limiter then says: a client over its heartbeat
+    limit is told RATE_LIMITED but stays alive, and a limiter outage (the limit fails open)
+    never lets the sweep close a live connection."""
     touched = deps.connections.touch(caller.connection_id, deps.now)
     if touched is None:
         raise not_connected()
+    deps.rate_limiter.hit(Limit(HEARTBEAT_LIMIT_NAME, deps.settings.rate_heartbeats_per_minute, 60, fail_open=True),
+                          caller.connection_id, deps.now)
     ack = message(
         "heartbeatAck",
         connectionId=touched.connection_id,

@@ -6,7 +6,11 @@ Per active session (found with a Scan of Sessions, see docs/data-model.md):
 2. speaker connection row missing (its $disconnect was lost): start the grace period now;
    speaker silent for STALE_CONNECTION_SECONDS: remove it (grace period starts) and close it;
 3. listeners silent for STALE_CONNECTION_SECONDS: remove them (the count drops) and close them;
-4. push ``sessionStatus`` to the speaker connection.
+4. recount: when the session's row has not changed for RECOUNT_QUIET_SECONDS and its
+   ``listenerCount`` differs from the live listeners the index lists, set it to that number
+   (conditional on the row being unchanged). This repairs a count that a fault left wrong
+   (a rollback that failed too), so an empty session never answers SESSION_FULL;
+5. push ``sessionStatus`` to the speaker connection.
 Status is pushed to speakers only: pushing it to up to 500 listeners per session every minute
 would spend the account-wide @connections throughput the live captions need; listeners get
 ``sessionUpdate`` on every change and can ask with getSessionStatus.
@@ -27,6 +31,9 @@ from session_management.status import session_status
 
 # Stop starting new sessions' work when less than this is left of the invocation.
 SAFETY_MARGIN_MS = 5000
+# A count is only recomputed when no join or leave touched the session for this long: the
+# listeners index (eventually consistent) has caught up with every membership change by then.
+RECOUNT_QUIET_SECONDS = 30
 
 
 @dataclass
@@ -40,6 +47,7 @@ class SweepReport:
     status_pushes: int = 0
     errors: int = 0
     skipped: int = 0
+    recounted: int = 0
 
 
 def run_sweep(deps: Deps, remaining_ms: Callable[[], int] | None = None) -> SweepReport:
@@ -88,8 +96,15 @@ def sweep_session(deps: Deps, session: Session, report: SweepReport) -> None:
             live.append(listener)
     report.active_sessions += 1
     report.listeners += len(live)
+    current = deps.sessions.get(session.session_id, deps.now) or session
+    if (current.listener_count != len(live) and current.updated_at <= deps.now - RECOUNT_QUIET_SECONDS
+            and deps.sessions.recount(session.session_id, len(live), current, deps.now)):
+        report.recounted += 1
+        metrics.add_metric(name="ListenerCountRepaired", unit="Count", value=1)
+        logger.warning("listenerCount repaired from the listeners index",
+                       extra={"sessionId": session.session_id, "was": current.listener_count, "now": len(live)})
+        current = deps.sessions.get(session.session_id, deps.now) or current
     if speaker_present:
-        current = deps.sessions.get(session.session_id, deps.now) or session
         deps.replier.send(current.speaker_connection_id, session_status(deps, current, live))
         report.status_pushes += 1
 

@@ -55,10 +55,10 @@ class LocalJwks:
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
-    """ID-token claims of a valid speaker."""
+    """Access-token claims of a valid speaker, as Cognito issues them."""
     now = int(time.time())
-    base = {"sub": "user-123", "iss": ISSUER, "aud": CLIENT, "token_use": "id", "iat": now, "exp": now + 3600,
-            "auth_time": now, "cognito:username": "speaker"}
+    base = {"sub": "user-123", "iss": ISSUER, "client_id": CLIENT, "token_use": "access", "iat": now, "exp": now + 3600,
+            "auth_time": now, "scope": "openid", "username": "speaker", "jti": "jti-1"}
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -118,22 +118,31 @@ def effect(response: dict[str, Any]) -> str:
     return statement["Effect"]
 
 
-def test_valid_speaker_id_token_is_allowed(install: Any) -> None:
+def test_valid_speaker_access_token_is_allowed(install: Any) -> None:
     response = authorize({"role": "speaker", "token": sign(claims())})
     assert effect(response) == "Allow"
     assert response["principalId"] == "user-123" and response["context"] == {"role": "speaker", "userId": "user-123"}
 
 
-def test_valid_access_token_is_allowed(install: Any) -> None:
-    token = sign(claims(token_use="access", aud=None, client_id=CLIENT, scope="openid"))
-    assert effect(authorize({"role": "speaker", "token": token})) == "Allow"
+def id_token(**overrides: Any) -> str:
+    """A valid ID token of the same user and app client (signed by the pool's key)."""
+    return sign(claims(token_use="id", aud=CLIENT, client_id=None, scope=None, **overrides))
+
+
+def test_id_tokens_are_refused_for_every_role(install: Any) -> None:
+    """Only access tokens authorize API calls (docs/protocol.md, "Which token")."""
+    install(allow_anonymous=True)
+    for role in ("speaker", "listener"):
+        response = authorize({"role": role, "token": id_token()})
+        assert effect(response) == "Deny" and response["context"]["userId"] == ""
 
 
 @pytest.mark.parametrize("token_factory", [
     pytest.param(lambda: sign(claims(exp=int(time.time()) - 120)), id="expired"),
     pytest.param(lambda: sign(claims(iss="https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other")), id="wrong-issuer"),
-    pytest.param(lambda: sign(claims(aud="another-client")), id="wrong-client-id-token"),
-    pytest.param(lambda: sign(claims(token_use="access", aud=None, client_id="another-client")), id="wrong-client-access-token"),
+    pytest.param(lambda: id_token(), id="id-token"),
+    pytest.param(lambda: sign(claims(client_id="another-client")), id="wrong-client-access-token"),
+    pytest.param(lambda: sign(claims(client_id=None)), id="access-token-without-client-id"),
     pytest.param(lambda: sign(claims(token_use="refresh")), id="wrong-token-use"),
     pytest.param(lambda: sign(claims(token_use=None)), id="no-token-use"),
     pytest.param(lambda: sign(claims(), kid="kid-unknown"), id="unknown-kid"),
@@ -207,7 +216,7 @@ def test_authorizer_errors_fail_closed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_token_is_never_logged(install: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    good, bad = sign(claims()), sign(claims(aud="x"))
+    good, bad = sign(claims()), sign(claims(client_id="x"))
     authorize({"role": "speaker", "token": good})
     authorize({"role": "speaker", "token": bad})
     output = capsys.readouterr()
@@ -253,3 +262,128 @@ def test_settings_derive_region_from_pool_id() -> None:
     explicit = load_authorizer_settings({"COGNITO_USER_POOL_ID": "pool", "COGNITO_CLIENT_ID": CLIENT,
                                          "COGNITO_REGION": "ap-south-1", "ALLOW_ANONYMOUS_LISTENERS": "true"})
     assert explicit.region == "ap-south-1" and explicit.allow_anonymous_listeners is True
+
+
+def test_one_failed_cold_start_fetch_is_retried_within_two_seconds() -> None:
+    """A failed first JWKS fetch must not deny every valid token for the refetch floor."""
+    outcomes = [OSError("network blip")]
+    fetcher = LocalJwks(jwk(KEY, "kid-1"))
+
+    def flaky() -> dict[str, Any]:
+        if outcomes:
+            raise outcomes.pop()
+        return fetcher()
+
+    clock = [1000.0]
+    validator = CognitoTokenValidator(ISSUER, CLIENT, JwksCache(flaky, min_refetch_seconds=60, clock=lambda: clock[0]))
+    with pytest.raises(Exception, match="signing keys unavailable"):
+        validator.validate(sign(claims()))
+    clock[0] += 0.5  # too soon: no second fetch storm
+    with pytest.raises(Exception, match="signing keys unavailable"):
+        validator.validate(sign(claims()))
+    assert fetcher.fetches == 0
+    clock[0] += 1.0
+    assert validator.validate(sign(claims())).subject == "user-123"
+    assert fetcher.fetches == 1
+    print("\nFAULT|authorizer: one failed cold-start JWKS fetch (retried after 1 s)|survived")
+
+
+class SlowDrip:
+    """A real HTTP server that answers 200 and then drips the JWKS a byte at a time."""
+
+    def __init__(self, body: bytes, interval: float) -> None:
+        import socket
+        import threading
+
+        self.body, self.interval = body, interval
+        self.finished = threading.Event()
+        self.stop = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/.well-known/jwks.json"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self._server.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(self.body)).encode() + b"\r\n\r\n")
+            for byte in self.body:
+                if self.stop.wait(self.interval):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+            self.finished.set()
+
+    def close(self) -> None:
+        self.stop.set()
+        self._server.close()
+
+
+def test_slow_drip_jwks_hits_the_overall_deadline_and_denies() -> None:
+    """Each read arrives well within a socket timeout, yet the whole fetch must end at the deadline."""
+    from session_management.authorizer.jwt_validation import JwksDeadlineExceeded, deadline_fetcher
+
+    body = json.dumps({"keys": [jwk(KEY, "kid-1")]}).encode()
+    server = SlowDrip(body, interval=0.05)  # ~40 s for the whole document
+    try:
+        fetch = deadline_fetcher(server.url, deadline_seconds=0.5)
+        with pytest.raises(JwksDeadlineExceeded):
+            fetch()
+        assert not server.finished.is_set()  # gave up while the server was still dripping
+        settings = AuthorizerSettings(POOL, CLIENT, REGION, True)
+        authorizer.configure(settings, CognitoTokenValidator(settings.issuer, CLIENT, JwksCache(fetch)))
+        assert effect(authorize({"role": "speaker", "token": sign(claims())})) == "Deny"
+        assert not server.finished.is_set()
+        print("\nFAULT|authorizer: slow-drip JWKS response (overall deadline, deny)|survived")
+    finally:
+        authorizer.reset()
+        server.close()
+
+
+def test_deadline_fetcher_reads_a_prompt_jwks() -> None:
+    from session_management.authorizer.jwt_validation import deadline_fetcher
+
+    body = json.dumps({"keys": [jwk(KEY, "kid-1")]}).encode()
+    server = SlowDrip(body, interval=0.0)
+    try:
+        assert deadline_fetcher(server.url, deadline_seconds=5)()["keys"][0]["kid"] == "kid-1"
+    finally:
+        server.close()
+
+
+def test_authorizer_arbitrary_unicode_query_never_raises(install: Any) -> None:
+    """Arbitrary unicode (lone surrogates included) in query keys and values, >= 1,000 examples:
+    a policy every time, never an exception, Allow only for an anonymous listener."""
+    import os
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    examples = int(os.environ.get("FUZZ_EXAMPLES", "1000"))
+    any_char = st.one_of(st.characters(exclude_categories=()),
+                         st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=()))
+    any_text = st.text(alphabet=any_char, max_size=40)
+    install(allow_anonymous=True)
+    tally = {"examples": 0, "unhandled": 0}
+
+    @settings(max_examples=examples, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(query=st.dictionaries(st.one_of(any_text, st.sampled_from(["role", "token"])), any_text, max_size=4))
+    def check(query: dict[str, str]) -> None:
+        tally["examples"] += 1
+        try:
+            response = authorize(query)
+        except Exception:  # noqa: BLE001 - counted
+            tally["unhandled"] += 1
+            return
+        if effect(response) == "Allow":  # no arbitrary text is a valid token: only anonymous listeners get in
+            assert (query.get("role") or "listener") == "listener" and not query.get("token"), query
+            assert response["context"] == {"role": "listener", "userId": ""}
+
+    check()
+    print(f"\nFUZZ|authorizer ($connect)|{tally['examples']}|{tally['unhandled']}|0")
+    assert tally["unhandled"] == 0

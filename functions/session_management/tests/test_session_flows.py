@@ -266,13 +266,20 @@ def test_heartbeat_ack_refresh_notice_warning_and_rate_limit(world: World) -> No
 def test_speaker_refresh_takes_over_the_session(world: World) -> None:
     old = world.speaker("spk-old", "user-1")
     session_id = world.create_session(old)
+    token = world.api.last(old)["refreshToken"]
     listener = world.listener("lst-1")
     world.join(listener, session_id)
     world.now += 100 * 60
     new = world.speaker("spk-new", "user-1")
     world.send(new, {"action": "refreshConnection", "sessionId": session_id})
+    assert world.api.last(new)["code"] == "MISSING_FIELD"  # the token is the proof
+    world.send(new, {"action": "refreshConnection", "sessionId": session_id, "refreshToken": "x" * 43})
+    assert world.api.last(new)["code"] == "INVALID_REFRESH_TOKEN"
+    assert world.session_row(session_id)["speakerConnectionId"] == old
+    world.send(new, {"action": "refreshConnection", "sessionId": session_id, "refreshToken": token})
     reply = world.api.last(new)
     assert reply["type"] == "connectionRefreshed" and reply["role"] == "speaker" and reply["connectionId"] == new
+    assert reply["refreshToken"] != token
     assert world.session_row(session_id)["speakerConnectionId"] == new
     assert world.connection_row(new)["sessionId"] == session_id and "sessionId" not in world.connection_row(old)
     assert world.api.last(old)["type"] == "connectionReplaced"
@@ -282,18 +289,22 @@ def test_speaker_refresh_takes_over_the_session(world: World) -> None:
     row = world.session_row(session_id)
     assert "speakerDisconnectedAt" not in row and row["status"] == "active"
     thief = world.speaker("spk-thief", "user-2")
-    world.send(thief, {"action": "refreshConnection", "sessionId": session_id})
+    world.send(thief, {"action": "refreshConnection", "sessionId": session_id, "refreshToken": reply["refreshToken"]})
     assert world.api.last(thief)["code"] == "NOT_SESSION_SPEAKER"
     assert world.session_row(session_id)["speakerConnectionId"] == new
+    again = world.speaker("spk-again", "user-1")
+    world.send(again, {"action": "refreshConnection", "sessionId": session_id, "refreshToken": token})  # used up
+    assert world.api.last(again)["code"] == "INVALID_REFRESH_TOKEN"
 
 
 def test_listener_refresh_moves_membership_without_counting_twice(world: World) -> None:
     world.speaker()
     session_id = world.create_session()
     old = world.listener("lst-old")
-    world.join(old, session_id, "fr")
+    token = world.join(old, session_id, "fr")["refreshToken"]
     new = world.listener("lst-new")
-    world.send(new, {"action": "refreshConnection", "sessionId": session_id, "previousConnectionId": old})
+    world.send(new, {"action": "refreshConnection", "sessionId": session_id, "previousConnectionId": old,
+                     "refreshToken": token})
     reply = world.api.last(new)
     assert reply["type"] == "connectionRefreshed" and reply["targetLanguage"] == "fr" and reply["listenerCount"] == 1
     assert world.session_row(session_id)["listenerCount"] == 1
@@ -310,13 +321,15 @@ def test_listener_refresh_after_the_old_connection_dropped(world: World) -> None
     session_id = world.create_session()
     old = world.listener("lst-old")
     world.join(old, session_id, "fr")
+    token = world.api.last(old)["refreshToken"]
     world.disconnect(old)
     assert world.session_row(session_id)["listenerCount"] == 0
     new = world.listener("lst-new")
-    world.send(new, {"action": "refreshConnection", "sessionId": session_id, "previousConnectionId": old})
+    world.send(new, {"action": "refreshConnection", "sessionId": session_id, "previousConnectionId": old,
+                     "refreshToken": token})
     assert world.api.last(new)["code"] == "MISSING_FIELD"
     world.send(new, {"action": "refreshConnection", "sessionId": session_id, "previousConnectionId": old,
-                     "targetLanguage": "fr"})
+                     "refreshToken": token, "targetLanguage": "fr"})
     assert world.api.last(new)["type"] == "connectionRefreshed"
     assert world.session_row(session_id)["listenerCount"] == 1
 
@@ -327,9 +340,35 @@ def test_listener_refresh_cannot_steal_another_users_membership(world: World) ->
     victim = world.listener("lst-victim", user_id="user-v")
     world.join(victim, session_id)
     attacker = world.listener("lst-attacker", user_id="user-a")
-    world.send(attacker, {"action": "refreshConnection", "sessionId": session_id, "previousConnectionId": victim})
+    world.send(attacker, {"action": "refreshConnection", "sessionId": session_id, "previousConnectionId": victim,
+                          "refreshToken": "A" * 43})
     assert world.api.last(attacker)["code"] == "FORBIDDEN"
     assert world.connection_row(victim)["sessionId"] == session_id
+
+
+def test_anonymous_listener_cannot_be_taken_over_by_its_connection_id(world: World) -> None:
+    """The review's attack: the victim's connection id (from an access log) is not proof."""
+    world.speaker()
+    session_id = world.create_session()
+    victim = world.listener("lst-victim")
+    token = world.join(victim, session_id, "fr")["refreshToken"]
+    assert world.connection_row(victim)["refreshTokenDigest"] != token  # stored hashed only
+    attacker = world.listener("lst-attacker")
+    for extra in ({}, {"refreshToken": "A" * 43}, {"refreshToken": token[:-1] + ("A" if token[-1] != "A" else "B")}):
+        world.send(attacker, {"action": "refreshConnection", "sessionId": session_id, "previousConnectionId": victim,
+                              "targetLanguage": "es", **extra})
+        assert world.api.last(attacker)["code"] in ("MISSING_FIELD", "INVALID_REFRESH_TOKEN")
+    assert world.connection_row(victim)["sessionId"] == session_id
+    assert "connectionReplaced" not in world.api.types(victim)
+    assert world.session_row(session_id)["listenerCount"] == 1
+    # The victim's own new connection, holding the token, moves over (and the token rotates).
+    mine = world.listener("lst-victim-2")
+    world.send(mine, {"action": "refreshConnection", "sessionId": session_id, "previousConnectionId": victim,
+                      "refreshToken": token})
+    reply = world.api.last(mine)
+    assert reply["type"] == "connectionRefreshed" and reply["refreshToken"] != token
+    assert world.api.last(victim)["type"] == "connectionReplaced"
+    assert world.session_row(session_id)["listenerCount"] == 1
 
 
 def test_disconnect_cleans_up_and_never_goes_below_zero(world: World) -> None:
@@ -374,12 +413,13 @@ def test_speaker_disconnect_grace_period_then_sweep_ends_session(world: World) -
 def test_speaker_reconnects_within_grace(world: World) -> None:
     speaker = world.speaker("spk-1", "user-1")
     session_id = world.create_session(speaker)
+    token = world.api.last(speaker)["refreshToken"]
     listener = world.listener("lst-1")
     world.join(listener, session_id)
     world.disconnect(speaker)
     world.now += 5 * 60
     back = world.speaker("spk-2", "user-1")
-    world.send(back, {"action": "refreshConnection", "sessionId": session_id})
+    world.send(back, {"action": "refreshConnection", "sessionId": session_id, "refreshToken": token})
     assert world.api.last(back)["type"] == "connectionRefreshed"
     assert world.api.last(listener)["event"] == "speakerReconnected"
     assert "spk-1" not in [cid for cid, _ in world.api.posts[-2:]]

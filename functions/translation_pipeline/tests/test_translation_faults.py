@@ -314,3 +314,93 @@ def test_translation_no_listeners(ddb, now, make_processor):
     processor = make_processor(translate)
     assert processor.process(_segment()).status == "no_listeners"
     assert translate.calls == []
+
+
+class ExplodingApi(FakeManagementApi):
+    """One listener's post raises something that is not an AWS error at all."""
+
+    def __init__(self, broken: str) -> None:
+        super().__init__()
+        self.broken = broken
+
+    def post_to_connection(self, *, ConnectionId: str, Data: bytes):
+        if ConnectionId == self.broken:
+            raise ValueError("client bug")
+        return super().post_to_connection(ConnectionId=ConnectionId, Data=Data)
+
+
+def test_translation_non_aws_exception_of_one_post_fails_only_that_connection(session, make_processor, ddb):
+    api = ExplodingApi("es1")
+    processor = make_processor(api=api)
+    result = processor.process(_segment())
+    assert result.status == "processed" and result.reason is None
+    assert [t for t, _ in _kinds(api, "es2")] == ["caption", "audio"]  # same language, still served
+    for cid in ("fr1", "en1"):
+        assert [t for t, _ in _kinds(api, cid)] == ["caption", "audio"], cid
+    assert result.languages["es"].failed >= 1 and processor.recorder.counts[m.BROADCAST_FAILURES] >= 1
+    assert _ledger_status(ddb, f"{SID}#1") == "complete"
+    before = len(api.posts)
+    assert processor.process(_segment()).status == "duplicate"  # nothing is re-sent
+    assert len(api.posts) == before
+    print("\nFAULT|broadcast: one post raises a non-AWS exception|survived")
+
+
+class FlakyLedgerWrites:
+    """A DynamoDB client whose ledger UpdateItems matching ``expression`` fail ``failures`` times."""
+
+    def __init__(self, real, failures: int, expression: str) -> None:
+        self._real, self.failures, self._expression = real, failures, expression
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def update_item(self, **kwargs):
+        if self.failures > 0 and kwargs.get("UpdateExpression") == self._expression:
+            self.failures -= 1
+            raise client_error("ProvisionedThroughputExceededException", 400, "UpdateItem")
+        return self._real.update_item(**kwargs)
+
+
+@pytest.mark.parametrize("failures,name", [
+    (2, "ledger: languagesDone write fails twice after delivery (retried in place)"),
+    (99, "ledger: every languagesDone write fails after delivery (finish records them)"),
+])
+def test_translation_failed_ledger_write_after_delivery_never_resends(session, settings, ddb, failures, name):
+    from translation_pipeline.processor import build_processor
+
+    flaky = FlakyLedgerWrites(ddb, failures, "ADD languagesDone :langs")  # the per-language write only
+    api = FakeManagementApi()
+    processor = build_processor(settings, dynamodb=flaky, translate=FakeTranslate(), polly=FakePolly(), management=api,
+                                sleep=lambda _: None, rng=lambda: 0.5)
+    try:
+        assert processor.process(_segment()).status == "processed"
+        sent = len(api.posts)
+        assert sent == 2 * len(LISTENERS)
+        again = processor.process(_segment())  # a redelivery (Lambda retry or duplicate invoke)
+        assert again.status == "duplicate" and len(api.posts) == sent
+        assert _ledger_status(ddb, f"{SID}#1") == "complete"
+        done = ddb.get_item(TableName=CACHE, Key={"cacheKey": {"S": f"segment#{SID}#1"}})["Item"]["languagesDone"]["SS"]
+        assert sorted(done) == ["en", "es", "fr"]
+    finally:
+        processor.shutdown()
+    print(f"\nFAULT|{name}|survived")
+
+
+def test_translation_failed_ledger_write_with_a_failed_language_resends_nothing_served(session, settings, ddb):
+    """languagesDone writes fail and French fails to translate: the retry serves French only."""
+    from translation_pipeline.processor import build_processor
+
+    flaky = FlakyLedgerWrites(ddb, 99, "ADD languagesDone :langs")
+    api, translate = FakeManagementApi(), FakeTranslate(failures={"fr": -1})
+    processor = build_processor(settings, dynamodb=flaky, translate=translate, polly=FakePolly(), management=api,
+                                sleep=lambda _: None, rng=lambda: 0.5)
+    try:
+        assert processor.process(_segment()).reason == "language_failed"
+        translate.failures.clear()
+        retry = processor.process(_segment())
+        assert set(retry.languages) == {"fr"}
+        for cid in LISTENERS:
+            assert [t for t, _ in _kinds(api, cid)] == ["caption", "audio"], cid
+    finally:
+        processor.shutdown()
+    print("\nFAULT|ledger write fails and one language fails: retry serves only that language|survived")

@@ -91,8 +91,9 @@ def test_translation_handler_processes_and_emits_metrics(wired, capsys):
 def test_translation_handler_language_failure_has_language_dimension(wired, capsys):
     api, translate, polly = wired
     translate.failures["es"] = -1
-    reply = handler.lambda_handler(segment_event(SID, 1), Context())
-    assert reply["languages"]["es"]["failure"] == "translation" and api.posts == []
+    with pytest.raises(handler.LanguagesFailed) as raised:
+        handler.lambda_handler(segment_event(SID, 1), Context())
+    assert raised.value.languages == ["es"] and api.posts == []
     emitted = _emf(capsys)
     dims = sorted(tuple(d[0]) for d, _ in emitted["LanguageFailures"])
     # Once without Language (the alarm's fixed dimension set), once with it (dashboards).
@@ -116,3 +117,20 @@ def test_translation_handler_unexpected_fault_raises_for_async_retry(wired, ddb,
     with pytest.raises(RuntimeError):
         handler.lambda_handler(segment_event(SID, 1), Context())
     assert "ErrorCount" in _emf(capsys)
+
+
+def test_translation_handler_failed_language_is_retried_alone(wired, ddb, now, capsys):
+    """A language whose translation failed makes the invocation fail, so Lambda's async retry runs;
+    the retry serves that language only (the others were served once)."""
+    api, translate, polly = wired
+    put_connection(ddb, "fr1", SID, now, language="fr")
+    translate.failures["fr"] = -1
+    with pytest.raises(handler.LanguagesFailed):
+        handler.lambda_handler(segment_event(SID, 1), Context())
+    assert [m["type"] for m in api.messages_for("es1")] == ["caption", "audio"] and api.messages_for("fr1") == []
+    translate.failures.clear()
+    retry = handler.lambda_handler(segment_event(SID, 1), Context())  # what Lambda's retry does
+    assert retry["status"] == "processed" and set(retry["languages"]) == {"fr"}
+    assert [m["type"] for m in api.messages_for("fr1")] == ["caption", "audio"]
+    assert len(api.messages_for("es1")) == 2
+    print("\nFAULT|translation: one language's Translate fails (async retry serves it alone)|survived")
