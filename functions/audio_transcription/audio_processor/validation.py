@@ -18,8 +18,8 @@ from common.envelope import ClientError, safe_text
 
 ACTION = "sendAudio"
 SAMPLE_RATE = 16000
-MIN_SAMPLES = 1600  # 50 ms
-MAX_SAMPLES = 6400  # 200 ms
+MIN_SAMPLES = 800  # 50 ms at 16 kHz
+MAX_SAMPLES = 3200  # 200 ms at 16 kHz
 # API Gateway closes the connection on frames over 32 KB; refuse anything near it.
 MAX_BODY_BYTES = 32 * 1024
 MAX_SEQUENCE = 2**53 - 1  # the largest integer every JSON client represents exactly

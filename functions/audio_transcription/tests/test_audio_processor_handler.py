@@ -234,8 +234,8 @@ def b64(n_bytes: int) -> str:
     ({"action": "sendAudio", "sessionId": "a b", "sequence": 1, "audio": b64(3200)}, "INVALID_FIELD", "sessionId"),
     ({"action": "sendAudio", "sessionId": SESSION, "sequence": 1, "audio": "***"}, "INVALID_AUDIO", "audio"),
     ({"action": "sendAudio", "sessionId": SESSION, "sequence": 1, "audio": b64(3201)}, "INVALID_AUDIO", "audio"),
-    ({"action": "sendAudio", "sessionId": SESSION, "sequence": 1, "audio": b64(3198)}, "INVALID_AUDIO", "audio"),
-    ({"action": "sendAudio", "sessionId": SESSION, "sequence": 1, "audio": b64(12802)}, "INVALID_AUDIO", "audio"),
+    ({"action": "sendAudio", "sessionId": SESSION, "sequence": 1, "audio": b64(1598)}, "INVALID_AUDIO", "audio"),
+    ({"action": "sendAudio", "sessionId": SESSION, "sequence": 1, "audio": b64(6402)}, "INVALID_AUDIO", "audio"),
     ({"action": "sendAudio", "sessionId": SESSION, "sequence": 1, "audio": 5}, "INVALID_FIELD", "audio"),
     ({"action": "sendAudio", "sessionId": SESSION, "sequence": 1, "audio": b64(3200), "extra": 1}, "UNKNOWN_FIELD", "extra"),
     ({"action": "sendAudio", "sessionId": SESSION, "sequence": 1, "audio": b64(3200), "requestId": "bad id"},
@@ -256,8 +256,8 @@ def test_malformed_messages(world, body, code, field):
 
 def test_boundary_sizes_are_accepted(world):
     world.put_session()
-    assert send(world, audio_message(SESSION, 1, b"\x00\x01" * 1600))["statusCode"] == 200  # 50 ms
-    assert send(world, audio_message(SESSION, 2, b"\x00\x01" * 6400))["statusCode"] == 200  # 200 ms
+    assert send(world, audio_message(SESSION, 1, b"\x00\x01" * 800))["statusCode"] == 200  # 50 ms
+    assert send(world, audio_message(SESSION, 2, b"\x00\x01" * 3200))["statusCode"] == 200  # 200 ms
     assert stored(world) == [1, 2]
 
 
