@@ -316,8 +316,9 @@ class Gateway:
         connection = self.connections.get(request.match_info["connection_id"])
         if connection is None:
             return self._error(410, "GoneException")
-        return web.json_response({"ConnectedAt": _iso(connection.connected_at), "LastActiveAt": _iso(connection.last_active),
-                                  "Identity": {"SourceIp": connection.source_ip, "UserAgent": connection.user_agent}})
+        # The wire names of GetConnection's output (botocore maps them to ConnectedAt, Identity...).
+        return web.json_response({"connectedAt": _iso(connection.connected_at), "lastActiveAt": _iso(connection.last_active),
+                                  "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent}})
 
     async def _handle_delete(self, request: web.Request) -> web.Response:
         connection = self.connections.get(request.match_info["connection_id"])
