@@ -229,7 +229,13 @@ async def _maybe_await(value: Any) -> Any:
 
 
 def _load_engines(module_name: str, kind: str) -> Any:
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and module_name.startswith(error.name):
+            raise SystemExit(f"no engines module {module_name!r} in this checkout (--engines-module names one "
+                             "with build_engines(kind))") from None
+        raise
     return module.build_engines(kind)
 
 
