@@ -70,10 +70,10 @@ class LocalRun:
             raise
 
 
-def start_local_run(state: Path, *extra: str) -> LocalRun:
-    """``bash scripts/local.sh --engine scripted --port <free> --state <state> ...``, waited on until READY."""
+def start_local_run(state: Path, *extra: str, engine: str = "scripted") -> LocalRun:
+    """``bash scripts/local.sh --engine <engine> --port <free> --state <state> ...``, waited on until READY."""
     port = free_port()
-    command = ["bash", "scripts/local.sh", "--engine", "scripted", "--port", str(port), "--state", str(state),
+    command = ["bash", "scripts/local.sh", "--engine", engine, "--port", str(port), "--state", str(state),
                "--engines-module", ENGINES_MODULE, *extra]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True, bufsize=1)
