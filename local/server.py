@@ -121,7 +121,8 @@ class LocalBackend:
 
     async def start(self) -> None:
         """Start every part; returns when the server accepts connections."""
-        self.aws = await asyncio.to_thread(AwsState(self.stack, self.region).start)
+        journal = self.state_dir / "aws-requests.jsonl" if self.options.state is not None else None
+        self.aws = await asyncio.to_thread(AwsState(self.stack, self.region, journal).start)
         self._closers.append(lambda: asyncio.to_thread(self.aws.stop))
         self.engines = await _maybe_await(_load_engines(self.options.engines_module, self.options.engine))
         self._closers.append(self._close_engines)

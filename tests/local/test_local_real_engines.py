@@ -44,7 +44,9 @@ def chunks(path: Path, seconds: float = 0.1) -> list[bytes]:
     samples, rate = soundfile.read(path, dtype="int16")
     assert rate == 16000 and samples.ndim == 1
     step = int(rate * seconds)
-    return [samples[i:i + step].tobytes() for i in range(0, len(samples), step)]
+    out = [samples[i:i + step].tobytes() for i in range(0, len(samples), step)]
+    out[-1] = out[-1].ljust(step * 2, b"\0")  # the protocol takes 50-200 ms chunks: pad the last one
+    return out
 
 
 def test_recorded_speech_reaches_listeners_in_spanish_and_catalan(real_run: LocalRun) -> None:
