@@ -109,7 +109,13 @@ def main() -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory() as state:
-        run = start_local_run(Path(state), "--max-containers", "64")
+        started = time.monotonic()
+        # Every client connects from 127.0.0.1: lift the stack's per-IP and per-user limits for the load.
+        run = start_local_run(Path(state), "--max-containers", "64",
+                              "--config", "rateLimits:connectionAttemptsPerMinute=100000",
+                              "--config", "rateLimits:listenerJoinsPerMinute=100000",
+                              "--config", "rateLimits:sessionsPerHour=100000")
+        print(f"bash scripts/local.sh --engine scripted: READY after {time.monotonic() - started:.1f} s", flush=True)
         try:
             for spec in args.levels.split(","):
                 sessions, listeners = (int(x) for x in spec.split("x"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import shutil
 import sys
@@ -28,13 +29,34 @@ def parse(argv: list[str]) -> Options:
                         help="seconds before each async retry (Lambda: about 60,120)")
     parser.add_argument("--schedule-seconds", type=float, default=None, help="fire scheduled rules this often instead")
     parser.add_argument("--max-containers", type=int, default=32, help="per function without reserved concurrency")
+    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                        help="as `pulumi config set` on the stack for this run, e.g. rateLimits:sessionsPerHour=500")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
     return Options(stack=args.stack, port=args.port, state=args.state, engine=args.engine,
                    engines_module=args.engines_module, idle_seconds=args.idle_timeout, lifetime_seconds=args.lifetime,
                    retry_delays=tuple(float(d) for d in args.retry_delays.split(",") if d.strip()),
-                   schedule_seconds=args.schedule_seconds, max_containers=args.max_containers)
+                   schedule_seconds=args.schedule_seconds, max_containers=args.max_containers,
+                   config=config_overrides(args.config, parser))
+
+
+def config_overrides(pairs: list[str], parser: argparse.ArgumentParser) -> dict[str, object]:
+    """``KEY=VALUE`` pairs as the program's config (a key without a namespace gets the project's; VALUE is
+    JSON when it parses, else a string)."""
+    from tests.harness import PROJECT
+
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            parser.error(f"--config takes KEY=VALUE, got {pair!r}")
+        try:
+            value: object = json.loads(raw)
+        except ValueError:
+            value = raw
+        out[key if ":" in key else f"{PROJECT}:{key}"] = value  # the rule of tests.harness.stack_config
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from local.stack import StackView
 
     # The Pulumi program under mocks: what the stack deploys, read before the event loop starts.
-    stack = StackView.load(options.stack)
+    stack = StackView.load(options.stack, options.config)
     temporary = options.state is None
     state_dir = Path(tempfile.mkdtemp(prefix="speech-local-")) if temporary else options.state.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)

@@ -161,6 +161,8 @@ class Gateway:
         return 200, {**context, "principalId": result.payload.get("principalId", ""), "integrationLatency": 0}
 
     async def _handle_websocket(self, request: web.Request) -> web.StreamResponse:
+        if not web.WebSocketResponse().can_prepare(request).ok:
+            return web.Response(status=426, text='{"message": "Upgrade Required"}', headers={"Upgrade": "websocket"})
         connection_id = new_connection_id()
         connected_at = time.time()
         headers = dict(request.headers)

@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ class Options:
     retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
     schedule_seconds: float | None = None
     max_containers: int = 32
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 class LocalBackend:

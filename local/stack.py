@@ -88,9 +88,9 @@ class StackView:
     deployment: Deployment
 
     @classmethod
-    def load(cls, stack: str = "dev") -> StackView:
-        """Run the program for ``stack`` under mocks."""
-        return cls(run_stack(stack))
+    def load(cls, stack: str = "dev", overrides: dict[str, Any] | None = None) -> StackView:
+        """Run the program for ``stack`` under mocks (``overrides``: as ``pulumi config set`` would)."""
+        return cls(run_stack(stack, overrides))
 
     @property
     def stack(self) -> str:

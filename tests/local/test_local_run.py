@@ -309,6 +309,8 @@ def test_config_and_token_endpoints(local_run: LocalRun) -> None:
                 config = await response.json()
             assert config == {"websocketUrl": local_run.ws, "region": "us-east-1", "stack": "dev",
                               "auth": {"kind": "local", "tokenUrl": "/local/token"}}
+            async with http.get(local_run.ws.replace("ws://", "http://")) as response:
+                assert response.status == 426, "a plain GET of the WebSocket URL runs no authorizer or $connect"
             async with http.post(f"{local_run.http}/local/token", json={"username": ""}) as response:
                 assert response.status == 400
             async with http.post(f"{local_run.http}/local/token", json={"username": "bob"}) as response:
