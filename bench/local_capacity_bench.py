@@ -112,9 +112,9 @@ def main() -> None:
         started = time.monotonic()
         # Every client connects from 127.0.0.1: lift the stack's per-IP and per-user limits for the load.
         run = start_local_run(Path(state), "--max-containers", "64",
-                              "--config", "rateLimits:connectionAttemptsPerMinute=100000",
-                              "--config", "rateLimits:listenerJoinsPerMinute=100000",
-                              "--config", "rateLimits:sessionsPerHour=100000")
+                              "--config", "rateLimits:connectionAttemptsPerMinute=10000",
+                              "--config", "rateLimits:listenerJoinsPerMinute=10000",
+                              "--config", "rateLimits:sessionsPerHour=10000")
         print(f"bash scripts/local.sh --engine scripted: READY after {time.monotonic() - started:.1f} s", flush=True)
         try:
             for spec in args.levels.split(","):

@@ -73,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     from local.stack import StackView
 
     # The Pulumi program under mocks: what the stack deploys, read before the event loop starts.
-    stack = StackView.load(options.stack, options.config)
+    try:
+        stack = StackView.load(options.stack, options.config)
+    except Exception as error:  # noqa: BLE001 - a config the program refuses: say why, as `pulumi up` would
+        print(f"the stack's program refused to run: {error}", file=sys.stderr)
+        return 2
     temporary = options.state is None
     state_dir = Path(tempfile.mkdtemp(prefix="speech-local-")) if temporary else options.state.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
