@@ -61,7 +61,13 @@ async def session(http: aiohttp.ClientSession, base: str, url: str, listeners: i
                                            "audio": base64.b64encode(CHUNK).decode()}))
         await asyncio.sleep(max(0.0, started + sequence * 0.1 - time.monotonic()))
     last_chunk = time.monotonic()
-    await asyncio.sleep(20.0)  # the worker's idle end of stream (8 s) and the final segment
+    # The worker ends its stream 8 s after the audio stops, and the final segment follows: wait until
+    # nothing has arrived for 10 s (at most a minute).
+    while time.monotonic() - last_chunk < 60:
+        latest = max((at for _, inbox in inboxes for at, _ in inbox), default=last_chunk)
+        if time.monotonic() - last_chunk >= 12 and time.monotonic() - latest >= 10:
+            break
+        await asyncio.sleep(0.5)
     for ws in [speaker, *sockets]:
         await ws.close()
     return {"inboxes": inboxes, "last_chunk": last_chunk}
