@@ -28,7 +28,10 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--retry-delays", default=",".join(f"{d:g}" for d in DEFAULT_RETRY_DELAYS),
                         help="seconds before each async retry (Lambda: about 60,120)")
     parser.add_argument("--schedule-seconds", type=float, default=None, help="fire scheduled rules this often instead")
-    parser.add_argument("--max-containers", type=int, default=32, help="per function without reserved concurrency")
+    parser.add_argument("--max-containers", type=int, default=8,
+                        help="containers per function without reserved concurrency (more invocations queue)")
+    parser.add_argument("--max-long-containers", type=int, default=64,
+                        help="the same for functions with a timeout of 5 minutes or more (the stream worker)")
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                         help="as `pulumi config set` on the stack for this run, e.g. rateLimits:sessionsPerHour=500")
     parser.add_argument("--verbose", action="store_true")
@@ -38,6 +41,7 @@ def parse(argv: list[str]) -> Options:
                    engines_module=args.engines_module, idle_seconds=args.idle_timeout, lifetime_seconds=args.lifetime,
                    retry_delays=tuple(float(d) for d in args.retry_delays.split(",") if d.strip()),
                    schedule_seconds=args.schedule_seconds, max_containers=args.max_containers,
+                   max_long_containers=args.max_long_containers,
                    config=config_overrides(args.config, parser))
 
 

@@ -49,6 +49,10 @@ SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 INIT_TIMEOUT_SECONDS = 60.0
 DEFAULT_RETRY_DELAYS = (60.0, 120.0)
+# Scale-out caps: on a small machine more containers of a short function only thrash the CPU (and
+# time out), so invocations queue for a free one instead; a function that holds its container for
+# minutes (the stream worker: one per live session) gets a larger cap so sessions never wait on each other.
+LONG_RUNNING_SECONDS = 300
 
 
 @dataclass
@@ -214,7 +218,8 @@ class LambdaService:
 
     def __init__(self, functions: dict[str, FunctionSpec], environments: dict[str, dict[str, str]],
                  code_dirs: dict[str, list[str]], logs_dir: Path, region: str, account: str,
-                 async_configs: dict[str, AsyncInvokeConfig], destinations: Any, max_containers: int = 32,
+                 async_configs: dict[str, AsyncInvokeConfig], destinations: Any, max_containers: int = 8,
+                 max_long_containers: int = 64,
                  retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
                  extra_args: dict[str, list[str]] | None = None) -> None:
         self.region = region
@@ -224,8 +229,9 @@ class LambdaService:
         self._destinations = destinations
         self.pools = {
             name: FunctionPool(spec, code_dirs[name], environments[name], logs_dir / f"{name}.log",
-                               spec.reserved_concurrency or max_containers, (extra_args or {}).get(name, []),
-                               self.arn(name))
+                               spec.reserved_concurrency
+                               or (max_long_containers if spec.timeout >= LONG_RUNNING_SECONDS else max_containers),
+                               (extra_args or {}).get(name, []), self.arn(name))
             for name, spec in functions.items()}
         self._tasks: set[asyncio.Task] = set()
         self.async_outcomes: list[dict[str, Any]] = []

@@ -49,7 +49,8 @@ class Options:
     lifetime_seconds: float = 7200.0
     retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
     schedule_seconds: float | None = None
-    max_containers: int = 32
+    max_containers: int = 8
+    max_long_containers: int = 64
     config: dict[str, Any] = field(default_factory=dict)
 
 
@@ -138,6 +139,7 @@ class LocalBackend:
         self.lambdas = LambdaService(
             self.functions, environments, code_dirs, self.state_dir / "logs", self.region, ACCOUNT,
             self.stack.async_configs(), Destinations(self.aws), max_containers=self.options.max_containers,
+            max_long_containers=self.options.max_long_containers,
             retry_delays=self.options.retry_delays,
             extra_args={name: ["--transcribe", self.transcribe.address] for name in self.functions})
         self._closers.append(self.lambdas.close)
