@@ -15,8 +15,9 @@ def processor(deployment):
 def test_processor_has_cache_reserved_concurrency_and_failure_destination(deployments, stack):
     deployment = deployments[stack]
     function = processor(deployment)
-    expected_concurrency = {"dev": 10, "staging": 50, "prod": 100}[stack]
-    assert function.inputs["reservedConcurrentExecutions"] == expected_concurrency
+    # No reservation unless a stack asks for one (Lambda keeps 100 of the account's quota unreserved).
+    expected_concurrency = {"dev": None, "staging": None, "prod": 100}[stack]
+    assert function.inputs.get("reservedConcurrentExecutions") == expected_concurrency
     variables = function.inputs["environment"]["variables"]
     assert variables["TRANSLATION_CACHE_TABLE"] == f"speech-translation-{stack}-translation-cache"
     assert variables["WEBSOCKET_ENDPOINT"].startswith("https://") and variables["WEBSOCKET_ENDPOINT"].endswith("/live")
@@ -50,3 +51,15 @@ def test_alarms_of_the_design(deployments, stack):
 
 def test_reserved_concurrency_follows_config(tuned):
     assert processor(tuned).inputs["reservedConcurrentExecutions"] == 33
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_processor_may_invoke_itself_for_shards(deployments, stack):
+    deployment = deployments[stack]
+    function = processor(deployment)
+    variables = function.inputs["environment"]["variables"]
+    assert variables["FANOUT_SHARD_LISTENERS"] == "500" and variables["COMBINE_CAPTION_AUDIO"] == "true"
+    statements = deployment.policy_statements(function)
+    [invoke] = [s for s in statements if s["Action"] == ["lambda:InvokeFunction"]]
+    own = f"arn:aws:lambda:us-east-1:123456789012:function:{function.inputs['name']}"
+    assert invoke["Resource"] == [own, f"{own}:*"]  # itself (any alias), nothing else
