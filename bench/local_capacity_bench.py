@@ -99,7 +99,9 @@ async def level(base: str, url: str, sessions: int, listeners: int, seconds: flo
             for inbox in boxes:
                 total += 1
                 captions = {m["sequence"]: at for at, m in inbox if m.get("type") == "caption"}
-                audio = {m["sequence"] for _, m in inbox if m.get("type") == "audio"}
+                # Audio comes inside the caption (translation:combineCaptionAudio) or as audio messages.
+                audio = {m["sequence"] for _, m in inbox
+                         if m.get("type") == "audio" or (m.get("type") == "caption" and "audio" in m)}
                 counts.append(len(captions))
                 if reference and set(captions) == reference and reference <= audio:
                     complete += 1

@@ -18,9 +18,6 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"^READY (ws://127\.0\.0\.1:(\d+)/ws)$")
-# Until the engines package is in the tree, the tests run against the scripted stand-in here.
-ENGINES_MODULE = "local.engines" if (PROJECT_ROOT / "local" / "engines" / "__init__.py").is_file() \
-    else "tests.local.scripted_engines"
 START_TIMEOUT = 600.0
 
 
@@ -73,8 +70,7 @@ class LocalRun:
 def start_local_run(state: Path, *extra: str, engine: str = "scripted") -> LocalRun:
     """``bash scripts/local.sh --engine <engine> --port <free> --state <state> ...``, waited on until READY."""
     port = free_port()
-    command = ["bash", "scripts/local.sh", "--engine", engine, "--port", str(port), "--state", str(state),
-               "--engines-module", ENGINES_MODULE, *extra]
+    command = ["bash", "scripts/local.sh", "--engine", engine, "--port", str(port), "--state", str(state), *extra]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True, bufsize=1)
     output: list[str] = []
