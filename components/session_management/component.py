@@ -109,6 +109,10 @@ class SessionManagement(pulumi.ComponentResource):
             environment={
                 "COGNITO_USER_POOL_ID": self.identity.user_pool_id,
                 "COGNITO_CLIENT_ID": self.identity.client_id,
+                # Where tokens come from, stated rather than derived in code, so another issuer
+                # (the local run's) is a configuration change.
+                "TOKEN_ISSUER": self.identity.issuer,
+                "TOKEN_JWKS_URL": pulumi.Output.concat(self.identity.issuer, "/.well-known/jwks.json"),
                 "ALLOW_ANONYMOUS_LISTENERS": str(cfg.session.allowAnonymousListeners).lower(),
             },
         ), opts=pulumi.ResourceOptions(parent=self))

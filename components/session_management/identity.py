@@ -16,6 +16,7 @@ class SpeakerIdentity:
         if session.cognitoUserPoolId:
             self.user_pool_id: pulumi.Input[str] = session.cognitoUserPoolId
             self.client_id: pulumi.Input[str] = session.cognitoClientId
+            self.issuer = self._issuer(platform, self.user_pool_id)
             return
         child = pulumi.ResourceOptions(parent=parent)
         pool = aws.cognito.UserPool(
@@ -42,3 +43,11 @@ class SpeakerIdentity:
         )
         self.user_pool_id = pool.id
         self.client_id = client.id
+        self.issuer = self._issuer(platform, self.user_pool_id)
+
+    @staticmethod
+    def _issuer(platform: Platform, user_pool_id: pulumi.Input[str]) -> pulumi.Output[str]:
+        """The ``iss`` of the pool's tokens: https://cognito-idp.{region}.amazonaws.com/{pool id}
+        (a configured pool id such as ``eu-west-1_AbC`` names its own region)."""
+        region = user_pool_id.split("_", 1)[0] if isinstance(user_pool_id, str) and "_" in user_pool_id else platform.region
+        return pulumi.Output.concat("https://cognito-idp.", region, ".amazonaws.com/", user_pool_id)

@@ -107,16 +107,20 @@ class AuthorizerSettings:
     client_id: str
     region: str
     allow_anonymous_listeners: bool
+    # TOKEN_ISSUER / TOKEN_JWKS_URL: set by the stack to the pool's own URLs, and by the local run
+    # to its local issuer; empty means "derive from the pool id".
+    token_issuer: str = ""
+    token_jwks_url: str = ""
 
     @property
     def issuer(self) -> str:
         """The ``iss`` claim every accepted token carries."""
-        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+        return self.token_issuer or f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
 
     @property
     def jwks_url(self) -> str:
-        """Where the pool publishes its signing keys."""
-        return f"{self.issuer}/.well-known/jwks.json"
+        """Where the issuer publishes its signing keys."""
+        return self.token_jwks_url or f"{self.issuer}/.well-known/jwks.json"
 
 
 def load_authorizer_settings(env: Mapping[str, str] | None = None) -> AuthorizerSettings:
@@ -138,4 +142,6 @@ def load_authorizer_settings(env: Mapping[str, str] | None = None) -> Authorizer
         client_id=client_id,
         region=region,
         allow_anonymous_listeners=env_bool("ALLOW_ANONYMOUS_LISTENERS", False, env=env),
+        token_issuer=env_str("TOKEN_ISSUER", "", env=env).strip().rstrip("/"),
+        token_jwks_url=env_str("TOKEN_JWKS_URL", "", env=env).strip(),
     )

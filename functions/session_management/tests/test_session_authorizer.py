@@ -387,3 +387,27 @@ def test_authorizer_arbitrary_unicode_query_never_raises(install: Any) -> None:
     check()
     print(f"\nFUZZ|authorizer ($connect)|{tally['examples']}|{tally['unhandled']}|0")
     assert tally["unhandled"] == 0
+
+
+def test_settings_take_an_explicit_issuer_and_jwks_url() -> None:
+    settings = load_authorizer_settings({"COGNITO_USER_POOL_ID": POOL, "COGNITO_CLIENT_ID": CLIENT,
+                                         "TOKEN_ISSUER": "http://127.0.0.1:8787/local/",
+                                         "TOKEN_JWKS_URL": "http://127.0.0.1:8787/local/.well-known/jwks.json"})
+    assert settings.issuer == "http://127.0.0.1:8787/local"
+    assert settings.jwks_url == "http://127.0.0.1:8787/local/.well-known/jwks.json"
+
+
+@pytest.mark.parametrize("url", ["http://example.com/jwks.json", "ftp://127.0.0.1/jwks.json", "http://10.0.0.1/jwks.json"])
+def test_jwks_fetcher_refuses_plain_http_off_loopback(url: str) -> None:
+    from session_management.authorizer.jwt_validation import http_jwks_fetcher
+
+    with pytest.raises(ValueError, match="https"):
+        http_jwks_fetcher(url)
+
+
+@pytest.mark.parametrize("url", ["https://cognito-idp.eu-west-1.amazonaws.com/p/.well-known/jwks.json",
+                                 "http://127.0.0.1:8787/local/.well-known/jwks.json", "http://localhost:1/j"])
+def test_jwks_fetcher_accepts_https_and_loopback(url: str) -> None:
+    from session_management.authorizer.jwt_validation import http_jwks_fetcher
+
+    assert callable(http_jwks_fetcher(url))
