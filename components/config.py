@@ -155,8 +155,16 @@ class TranslationConfig:
     audioFormat: str = setting(str, choices=("mp3", "ogg_vorbis"), doc="Audio format sent to listeners.")
 
 
+@dataclass(frozen=True)
+class WebConfig:
+    NAMESPACE = "web"
+    enabled: bool = setting(bool, doc="Host the speaker and listener pages (S3 + CloudFront); false leaves them out.")
+    priceClass: str = setting(str, choices=("PriceClass_100", "PriceClass_200", "PriceClass_All"),
+                              doc="CloudFront price class of the pages' distribution (edge locations used).")
+
+
 NAMESPACES = (AlertingConfig, ObservabilityConfig, AlarmsConfig, ApiConfig, SessionConfig,
-              RateLimitsConfig, TranscriptionConfig, EmotionConfig, TranslationConfig)
+              RateLimitsConfig, TranscriptionConfig, EmotionConfig, TranslationConfig, WebConfig)
 
 
 @dataclass(frozen=True)
@@ -174,6 +182,7 @@ class StackConfig:
     transcription: TranscriptionConfig
     emotion: EmotionConfig
     translation: TranslationConfig
+    web: WebConfig
 
     @property
     def name_prefix(self) -> str:
@@ -257,6 +266,7 @@ def load_stack_config(get: Getter | None = None, stack: str | None = None, proje
         "alerting": AlertingConfig, "observability": ObservabilityConfig, "alarms": AlarmsConfig,
         "api": ApiConfig, "session": SessionConfig, "rate_limits": RateLimitsConfig,
         "transcription": TranscriptionConfig, "emotion": EmotionConfig, "translation": TranslationConfig,
+        "web": WebConfig,
     }
     cfg = StackConfig(
         stack=stack or pulumi.get_stack(),
