@@ -138,7 +138,7 @@ function startLive(reply) {
   $("live-session").textContent = reply.sessionId;
   $("switch-language").value = reply.targetLanguage;
   renderSpeakerState(reply.paused ? "paused" : reply.muted ? "muted" : "resumed");
-  renderCount(reply.listenerCount);
+  $("source-language").textContent = `Speaker's language: ${languageName(reply.sourceLanguage)}`;
   say("live-error", "");
   const url = new URL(location.href);
   url.searchParams.set("session", reply.sessionId);
@@ -218,10 +218,6 @@ function renderSpeakerState(event) {
   const badge = $("speaker-state");
   badge.textContent = text;
   badge.className = `badge ${kind}`;
-}
-
-function renderCount(count) {
-  $("listener-count").textContent = typeof count === "number" ? `${count} listening` : "";
 }
 
 /** Captions in speech order (by sequence), whatever order they arrived in. */
