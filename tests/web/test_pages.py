@@ -82,6 +82,7 @@ def test_speaker_page_shares_the_session(pages):
     assert int(pages.speaker.get_attribute("#qr", "data-modules")) >= 21  # a real QR symbol (version 1 is 21x21)
     assert pages.speaker.locator("#qr svg path").get_attribute("d").count("M") > 100
     pages.speaker.wait_for_function("() => window.speakerApp.uplink.sent >= 20")  # 2 s of microphone audio sent
+    assert pages.speaker.evaluate("() => window.speakerApp.uplink.dropped") == 0  # every chunk accepted
 
 
 def test_captions_arrive_in_order_in_each_language(pages):
@@ -159,6 +160,28 @@ def test_listener_switches_language(pages):
     languages = page.eval_on_selector_all("#captions li", "items => items.map(li => li.dataset.language)")
     first_french = languages.index("fr")
     assert set(languages[first_french:]) == {"fr"}, languages
+
+
+def test_refreshed_connections_lose_no_audio_and_no_place(pages):
+    """The protocol's refresh flow (what runs before API Gateway's 2-hour cut-off), mid-stream."""
+    speaker, listener = pages.speaker, pages.listeners["es"]
+    last_sequence = max(_caption_sequences(listener))
+    sent = speaker.evaluate("() => window.speakerApp.uplink.sent")
+    speaker.evaluate("() => window.speakerApp.connection.refresh()")
+    listener.evaluate("() => window.listenerApp.connection.refresh()")
+    speaker.wait_for_function("() => window.speakerApp.connection.refreshCount === 1")
+    listener.wait_for_function("() => window.listenerApp.connection.refreshCount === 1")
+    speaker.wait_for_function(f"() => window.speakerApp.uplink.sent >= {sent + 30}", timeout=20_000)
+    assert speaker.evaluate("() => window.speakerApp.uplink.dropped") == 0
+    # Chunks held during the refresh go out on the new connection and the queue catches up.
+    speaker.wait_for_function("() => window.speakerApp.uplink.queue.length < 3", timeout=20_000)
+    listener.wait_for_function(
+        f"() => [...document.querySelectorAll('#captions li')].some(li => Number(li.dataset.sequence) > {last_sequence})",
+        timeout=DELIVERY_TIMEOUT_MS)
+    sequences = _caption_sequences(listener)
+    assert len(sequences) == len(set(sequences))
+    status = speaker.evaluate("() => window.speakerApp.connection.request('getSessionStatus')")
+    assert status["listenerCount"] == MAX_LISTENERS  # the refreshed listener kept its one place
 
 
 def test_full_session_shows_its_error(pages, browser):

@@ -232,12 +232,18 @@ function renderCaption(caption) {
     list.insertBefore(li, before || null);
   }
   li.dataset.language = caption.language;
+  li.dataset.continues = String(caption.continuesSentence);
   li.lang = caption.language;
-  li.className = caption.isFinal === false ? "partial" : "";
+  li.classList.toggle("partial", caption.isFinal === false);
   li.dataset.original = caption.sourceText || "";
   li.replaceChildren(document.createTextNode(caption.text));
   if (caption.sourceText && caption.translated) $("original-row").hidden = false;
   renderOriginal(li);
+  // A sentence cut into several segments reads as one line: a segment whose predecessor
+  // continues its sentence joins it.
+  for (const item of [li, li.nextElementSibling]) {
+    item?.classList.toggle("joined", item.previousElementSibling?.dataset.continues === "true");
+  }
   while (list.children.length > MAX_CAPTIONS) list.firstElementChild.remove();
   list.scrollTop = list.scrollHeight;
 }

@@ -5,7 +5,8 @@
 // So: drop repeats by (segmentId, type, part); assemble a segment's audio once all its parts are
 // in; play segments one at a time in sequence order, waiting a short while for a missing earlier
 // one before moving past it; a segment that turns up after a later one has played is skipped
-// rather than played out of order.
+// rather than played out of order. A caption may carry its segment's whole audio (`caption.audio`),
+// which is queued the same way.
 
 const WAIT_FOR_AUDIO_MS = 4000; // its caption came, its audio should follow
 const WAIT_FOR_UNKNOWN_MS = 1500; // nothing of it came: it may never (paused, failed)
@@ -33,6 +34,7 @@ export class SegmentPlayer extends EventTarget {
     this.audio = new Map(); // segmentId -> {sequence, parts[], count, mimeType}
     this.ready = new Map(); // sequence -> {segmentId, blob, language}
     this.captioned = new Set(); // sequences whose caption arrived (their audio is worth waiting for)
+    this.voiced = new Set(); // segmentIds whose audio is complete (queued or played)
     this.lastPlayed = 0;
     this.current = null;
     this.waitTimer = null;
@@ -75,6 +77,7 @@ export class SegmentPlayer extends EventTarget {
     this.audio.clear();
     this.ready.clear();
     this.captioned.clear();
+    this.voiced.clear();
     this.seen.clear();
     this.lastPlayed = 0;
   }
@@ -88,11 +91,26 @@ export class SegmentPlayer extends EventTarget {
     const detail = {
       sequence: message.sequence, segmentId: message.segmentId, language: message.language,
       text: entry.parts.join(""), translated: message.translated, isFinal: message.isFinal,
-      sourceText: message.sourceText,
+      continuesSentence: message.continuesSentence === true, sourceText: message.sourceText,
     };
     this.#note("caption", message);
     this.dispatchEvent(new CustomEvent("caption", { detail }));
+    // A caption may carry the segment's whole audio (then no `audio` messages follow).
+    if (message.audio && typeof message.audio.data === "string") {
+      this.#ready(message, [fromBase64(message.audio.data)], message.audio.mimeType);
+    }
     this.#schedule();
+  }
+
+  #ready(message, parts, mimeType) {
+    if (message.sequence <= this.lastPlayed || this.voiced.has(message.segmentId)) {
+      this.#note("late", message);
+      return;
+    }
+    this.voiced.add(message.segmentId);
+    const blob = new Blob(parts, { type: mimeType || "audio/mpeg" });
+    this.ready.set(message.sequence, { segmentId: message.segmentId, blob, language: message.language });
+    this.#note("assembled", message);
   }
 
   #audio(message) {
@@ -105,9 +123,7 @@ export class SegmentPlayer extends EventTarget {
     this.audio.set(message.segmentId, entry);
     if (entry.parts.filter((p) => p !== undefined).length < message.parts) return;
     this.audio.delete(message.segmentId);
-    const blob = new Blob(entry.parts, { type: entry.mimeType || "audio/mpeg" });
-    this.ready.set(message.sequence, { segmentId: message.segmentId, blob, language: message.language });
-    this.#note("assembled", message);
+    this.#ready(message, entry.parts, entry.mimeType);
     this.#schedule();
   }
 

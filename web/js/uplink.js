@@ -92,7 +92,7 @@ export class AudioUplink extends EventTarget {
     if (!this.queue.length || !this.enabled) return;
     const wait = Math.max(this.lastSentAt + MIN_GAP_MS, this.holdUntil) - Date.now();
     if (wait > 0 || !this.connection.ready) {
-      this.timer = setTimeout(() => this.#pump(), Math.max(wait, MIN_GAP_MS));
+      this.timer = setTimeout(() => this.#pump(), wait > 0 ? wait : MIN_GAP_MS);
       return;
     }
     const chunk = this.queue.shift();
