@@ -115,6 +115,17 @@ def browser(speech_wav):
     playwright.stop()
 
 
+# Waits, not speed checks: generous, since the machine running the tests may be busy.
+PAGE_TIMEOUT_MS = 90_000
+
+
+def new_page(browser, **context_options):
+    """A page in its own browser context (its own storage: one person per page)."""
+    context = browser.new_context(**context_options)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    return context.new_page()
+
+
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
     """Where the tests keep their screenshots (test artifacts)."""

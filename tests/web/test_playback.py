@@ -14,7 +14,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from tests.web.conftest import ROOT
+from tests.web.conftest import ROOT, new_page
 
 SESSION = "golden-eagle-4821"
 
@@ -55,7 +55,7 @@ def audio(sequence: int, data: bytes, part: int = 1, parts: int = 1, language: s
 
 @pytest.fixture
 def player(browser, static_url):
-    page = browser.new_page()
+    page = new_page(browser)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{static_url}/index.html")
@@ -81,7 +81,7 @@ def played(page) -> list[tuple[str, int]]:
 
 
 def wait_ended(page, count: int) -> None:
-    page.wait_for_function(f"() => window.player.trace.filter(e => e.kind === 'ended').length >= {count}", timeout=20_000)
+    page.wait_for_function(f"() => window.player.trace.filter(e => e.kind === 'ended').length >= {count}")
 
 
 def test_segments_play_in_sequence_order_whatever_order_they_arrive_in(player):
