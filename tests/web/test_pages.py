@@ -233,9 +233,14 @@ def test_screenshots_of_both_pages(pages, screenshots):
         assert (screenshots / f"{name}.png").stat().st_size > 5000
 
 
-def test_end_tells_listeners(pages):
+def test_a_listener_leaves_and_the_end_tells_the_rest(pages):
+    leaving, staying = pages.listeners["de"], pages.listeners["es"]
+    leaving.click("#leave-button")
+    leaving.wait_for_selector("#join:not([hidden])")
+    pages.speaker.wait_for_function(
+        "() => window.speakerApp.connection.request('getSessionStatus').then(s => s.listenerCount === 1)", polling=1000)
     pages.speaker.click("#end-button")
     pages.speaker.wait_for_selector("#ended:not([hidden])")
-    for page in pages.listeners.values():
-        page.wait_for_selector("#ended:not([hidden])")
-        assert "ended" in page.text_content("#ended-reason")
+    staying.wait_for_selector("#ended:not([hidden])")
+    assert "ended" in staying.text_content("#ended-reason")
+    assert leaving.is_visible("#join")  # gone before the end: nothing more reached it

@@ -131,14 +131,14 @@ export class SegmentPlayer extends EventTarget {
     clearTimeout(this.waitTimer);
     if (this.current || this.ready.size === 0) return;
     const next = Math.min(...this.ready.keys());
-    const missing = [];
-    for (let s = this.lastPlayed + 1; s < next; s += 1) missing.push(s);
-    if (missing.length === 0 || this.lastPlayed === 0) {
+    if (next === this.lastPlayed + 1 || this.lastPlayed === 0) {
       this.#play(next);
       return;
     }
-    // Earlier segments are missing: give them a moment, longer for those whose caption came.
-    const wait = missing.some((s) => this.captioned.has(s)) ? WAIT_FOR_AUDIO_MS : WAIT_FOR_UNKNOWN_MS;
+    // Earlier segments are missing (sequences may jump by a block when the stream worker hands
+    // over): give them a moment, longer when one of them has its caption and so should have audio.
+    const captionedGap = [...this.captioned].some((s) => s > this.lastPlayed && s < next);
+    const wait = captionedGap ? WAIT_FOR_AUDIO_MS : WAIT_FOR_UNKNOWN_MS;
     const readyAt = this.ready.get(next).readyAt ??= performance.now();
     const left = readyAt + wait - performance.now();
     if (left <= 0) this.#play(next);
@@ -147,6 +147,7 @@ export class SegmentPlayer extends EventTarget {
 
   #play(sequence) {
     const item = this.ready.get(sequence);
+    const previous = this.lastPlayed;
     this.ready.delete(sequence);
     this.lastPlayed = sequence;
     // Anything older still waiting would now play out of order: drop it.
@@ -173,7 +174,7 @@ export class SegmentPlayer extends EventTarget {
         // Autoplay refused: keep the segment and ask the person to allow sound.
         this.current = null;
         this.ready.set(sequence, item);
-        this.lastPlayed = sequence - 1;
+        this.lastPlayed = previous;
         this.dispatchEvent(new CustomEvent("blocked", { detail: info }));
       } else {
         finish("skipped");
