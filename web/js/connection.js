@@ -7,7 +7,7 @@
 // that closes unexpectedly is replaced the same way, with backoff.
 
 const HEARTBEAT_MS = 60_000;
-const REQUEST_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_BACKOFF_MS = 30_000;
 const PROTOCOL_ERROR_SESSION_GONE = new Set(["SESSION_ENDED", "SESSION_NOT_FOUND", "NOT_SESSION_SPEAKER", "FORBIDDEN"]);
 
@@ -199,6 +199,8 @@ export class LiveConnection extends EventTarget {
       return;
     }
     if (message.type === "heartbeatAck") return;
+    // A reply that came after its request gave up (a slow server) still says what happened:
+    // it goes to the page as a push (controlApplied, languageSwitched...).
     if (message.type === "connectionReplaced") {
       // Expected on the socket a refresh just left; on the current one, someone else took over.
       if (ws === this.socket && !this.refreshing) {

@@ -152,6 +152,7 @@ export class SegmentPlayer extends EventTarget {
     this.lastPlayed = sequence;
     // Anything older still waiting would now play out of order: drop it.
     for (const older of [...this.ready.keys()].filter((s) => s < sequence)) this.ready.delete(older);
+    for (const older of [...this.captioned].filter((s) => s <= sequence)) this.captioned.delete(older);
     const element = this.createAudio();
     element.src = URL.createObjectURL(item.blob);
     element.muted = this.muted;

@@ -213,6 +213,20 @@ function onPush(message) {
     case "audioQuality":
       showQuality(message);
       break;
+    case "controlApplied":
+      // A late reply to a control whose request timed out: the server's state wins.
+      if (message.sessionId !== app.sessionId) break;
+      if (message.command === "end" || message.status === "ended") {
+        sessionOver(END_REASONS.speakerEnded);
+        break;
+      }
+      app.paused = Boolean(message.paused);
+      app.muted = Boolean(message.muted);
+      if (app.paused || app.muted) app.uplink.stop();
+      else app.uplink.start(app.sessionId);
+      renderControls();
+      say("live-error", "");
+      break;
     case "sessionEnded":
       if (message.sessionId === app.sessionId) sessionOver(END_REASONS[message.reason] || "The session ended.");
       break;
