@@ -38,9 +38,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def local_mode_takes_config() -> bool:
+    """Whether `python -m local` accepts `--config KEY=VALUE` (stack config overrides)."""
+    main = ROOT / "local" / "__main__.py"
+    return main.is_file() and '"--config"' in main.read_text()
+
+
 @pytest.fixture(scope="session")
 def local_url() -> Iterator[str]:
-    """Base URL of a running local mode (scripted engines, session:maxListeners=2)."""
+    """Base URL of a running local mode (scripted engines; session:maxListeners=2 where it takes --config)."""
     given = os.environ.get("LOCAL_MODE_URL")
     if given:
         yield given.rstrip("/")
@@ -49,9 +55,11 @@ def local_url() -> Iterator[str]:
     if not script.is_file():
         pytest.skip("local mode (scripts/local.sh) is not in this tree")
     port = _free_port()
-    process = subprocess.Popen(
-        ["bash", str(script), "--engine", "scripted", "--port", str(port), "--config", f"session:maxListeners={MAX_LISTENERS}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    command = ["bash", str(script), "--engine", "scripted", "--port", str(port)]
+    if local_mode_takes_config():
+        command += ["--config", f"session:maxListeners={MAX_LISTENERS}"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
     seen: list[str] = []
