@@ -114,8 +114,15 @@ def _post_json(url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[
         raise SmokeFailure(f"POST {url} answered {error.code}: {detail}") from None
 
 
+def cognito_endpoint(region: str) -> str:
+    """Cognito's user-pool API; AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER overrides it as it does for boto3."""
+    return os.environ.get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER") or f"https://cognito-idp.{region}.amazonaws.com/"
+
+
 class TestUser:
     """Signs a test user in; for Cognito, creates a temporary one unless credentials are given."""
+
+    __test__ = False  # not a pytest test class, despite its name
 
     def __init__(self, target: Target, username: Optional[str], password: Optional[str]) -> None:
         self.target = target
@@ -134,7 +141,7 @@ class TestUser:
         if not (self.username and self.password):
             self._create_temporary_user()
         body = _post_json(
-            f"https://cognito-idp.{self.target.region}.amazonaws.com/",
+            cognito_endpoint(self.target.region),
             {"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": auth["clientId"],
              "AuthParameters": {"USERNAME": self.username, "PASSWORD": self.password}},
             {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth"})
