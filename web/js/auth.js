@@ -68,7 +68,8 @@ export class Session {
     const { region, auth } = this.config;
     let response;
     try {
-      response = await fetch(`https://cognito-idp.${region}.amazonaws.com/`, {
+      // `endpoint` is for tests against a Cognito stand-in; deployed stacks leave it out.
+      response = await fetch(auth.endpoint || `https://cognito-idp.${region}.amazonaws.com/`, {
         method: "POST",
         headers: {
           "Content-Type": "application/x-amz-json-1.1",
