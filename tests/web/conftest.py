@@ -54,6 +54,8 @@ def local_url() -> Iterator[str]:
     script = ROOT / "scripts" / "local.sh"
     if not script.is_file():
         pytest.skip("local mode (scripts/local.sh) is not in this tree")
+    if not (ROOT / "local" / "engines").is_dir():
+        pytest.skip("local mode's engines (local/engines) are not in this tree")
     port = _free_port()
     command = ["bash", str(script), "--engine", "scripted", "--port", str(port)]
     if local_mode_takes_config():
