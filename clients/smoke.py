@@ -72,6 +72,7 @@ class Target:
     stack: str
     auth: dict[str, Any]
     base_url: Optional[str] = None  # local mode: where config.json and /local/token are
+    web_url: Optional[str] = None  # where the web client is served, if it is
 
 
 def target_from_local(base_url: str) -> Target:
@@ -80,7 +81,7 @@ def target_from_local(base_url: str) -> Target:
     with urllib.request.urlopen(urllib.parse.urljoin(base, "config.json"), timeout=10) as response:
         config = json.load(response)
     return Target(f"local {base_url}", config["websocketUrl"], config.get("region", "us-east-1"),
-                  config.get("stack", "?"), config["auth"], base)
+                  config.get("stack", "?"), config["auth"], base, base)
 
 
 def target_from_stack(stack: str, cwd: Optional[Path] = None) -> Target:
@@ -101,7 +102,25 @@ def target_from_outputs(stack: str, outputs: dict[str, Any]) -> Target:
         raise SmokeFailure(f"stack {stack} has no output {', '.join(missing)}: is it deployed?")
     region = outputs["user_pool_id"].split("_", 1)[0]
     return Target(f"stack {stack}", outputs["websocket_url"], region, stack,
-                  {"kind": "cognito", "userPoolId": outputs["user_pool_id"], "clientId": outputs["user_pool_client_id"]})
+                  {"kind": "cognito", "userPoolId": outputs["user_pool_id"], "clientId": outputs["user_pool_client_id"]},
+                  web_url=outputs.get("web_url"))
+
+
+def check_web_client(target: Target) -> str:
+    """The pages are served and their config.json points at this stack; a line for the report."""
+    base = (target.web_url or "").rstrip("/") + "/"
+    for page in ("speaker.html", "listener.html"):
+        try:
+            with urllib.request.urlopen(urllib.parse.urljoin(base, page), timeout=15) as response:
+                if b"<html" not in response.read(4096).lower():
+                    raise SmokeFailure(f"{base}{page} is not an HTML page")
+        except urllib.error.URLError as error:
+            raise SmokeFailure(f"web client: {base}{page}: {error}") from None
+    with urllib.request.urlopen(urllib.parse.urljoin(base, "config.json"), timeout=15) as response:
+        config = json.load(response)
+    if config.get("websocketUrl") != target.websocket_url:
+        raise SmokeFailure(f"web client's config.json points at {config.get('websocketUrl')}, the stack at {target.websocket_url}")
+    return f"web client served at {base} with this stack's config.json"
 
 
 def _post_json(url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
@@ -370,6 +389,8 @@ class Smoke:
 
     async def _steps(self, http: aiohttp.ClientSession, user: TestUser, pcm: bytes) -> None:
         report, options = self.report, self.options
+        if self.target.web_url:
+            report.ok(check_web_client(self.target))
         started = time.monotonic()
         token = user.sign_in()
         report.ok(f"signed in as {user.username} ({self.target.auth['kind']}) in {time.monotonic() - started:.2f} s")

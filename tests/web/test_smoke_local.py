@@ -16,6 +16,7 @@ def test_smoke_command_passes_against_local_mode(local_url, speech_wav):
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-2])  # the JSON line, before "PASSED"
     assert report["passed"] and report["failure"] is None
+    assert any(check.startswith("web client served at") for check in report["checks"])
     assert any(check.startswith("pause:") for check in report["checks"])
     assert any(check.startswith("resume:") for check in report["checks"])
     assert any(check.startswith("end:") for check in report["checks"])

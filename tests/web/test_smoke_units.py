@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import wave
 
 import boto3
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from moto.server import ThreadedMotoServer
 
-from clients.smoke import CHUNK_BYTES, SmokeFailure, TestUser, chunks, load_recording, target_from_outputs
+from clients.smoke import CHUNK_BYTES, SmokeFailure, TestUser, check_web_client, chunks, load_recording, target_from_outputs
 from tests.web.conftest import _free_port
 
 
@@ -19,6 +20,7 @@ def test_target_from_stack_outputs():
     target = target_from_outputs("dev", {"websocket_url": "wss://abc.execute-api.eu-west-1.amazonaws.com/live",
                                          "user_pool_id": "eu-west-1_AbC", "user_pool_client_id": "client1"})
     assert (target.region, target.auth) == ("eu-west-1", {"kind": "cognito", "userPoolId": "eu-west-1_AbC", "clientId": "client1"})
+    assert target.web_url is None
     with pytest.raises(SmokeFailure, match="user_pool_id"):
         target_from_outputs("dev", {"websocket_url": "wss://x"})
 
@@ -93,3 +95,25 @@ def test_a_given_cognito_user_is_kept(cognito):
     assert [u["Username"] for u in client.list_users(UserPoolId=pool)["Users"]] == ["alice"]
     with pytest.raises(SmokeFailure, match="400"):
         TestUser(target, "alice", "wrong-password").sign_in()
+
+
+def test_web_client_check_compares_config_json_with_the_stack(tmp_path):
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    for page in ("speaker.html", "listener.html"):
+        (tmp_path / page).write_text("<!doctype html><html></html>")
+    (tmp_path / "config.json").write_text(json.dumps({"websocketUrl": "wss://old.example/live"}))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    server.RequestHandlerClass.log_message = lambda *args: None
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        outputs = {"websocket_url": "wss://new.example/live", "user_pool_id": "us-east-1_x", "user_pool_client_id": "c",
+                   "web_url": f"http://127.0.0.1:{server.server_address[1]}/"}
+        with pytest.raises(SmokeFailure, match="old.example"):
+            check_web_client(target_from_outputs("dev", outputs))
+        (tmp_path / "config.json").write_text(json.dumps({"websocketUrl": "wss://new.example/live"}))
+        assert check_web_client(target_from_outputs("dev", outputs)).startswith("web client served at")
+    finally:
+        server.shutdown()
