@@ -19,16 +19,17 @@ if not region:
     raise pulumi.RunError("config key 'aws:region' is required; set it with `pulumi config set aws:region <region>`")
 account_id = aws.get_caller_identity_output().account_id
 
-alerting = Alerting("alerting", AlertingArgs(config=config, account_id=account_id))
+alerting = Alerting("alerting", AlertingArgs(config=config, account_id=account_id, region=region))
 layers = LambdaLayers("layers", LambdaLayersArgs(config=config))
-platform = Platform(config=config, region=region, account_id=account_id, alarm_topic_arn=alerting.topic_arn, layer_arns=layers.arns)
+platform = Platform(config=config, region=region, account_id=account_id, alarm_topic_arn=alerting.topic_arn,
+                    layer_arns=layers.arns, partition=aws.get_partition().partition)
 
 sessions = SessionManagement("session", SessionManagementArgs(platform=platform))
-emotion = EmotionDynamics("emotion", EmotionDynamicsArgs(platform=platform))
 translation = TranslationPipeline("translation", TranslationPipelineArgs(platform=platform, sessions=sessions))
-audio = AudioTranscription("audio", AudioTranscriptionArgs(
-    platform=platform, sessions=sessions,
-    translation_function_name=translation.function_name, translation_function_arn=translation.function.arn))
+audio = AudioTranscription("audio", AudioTranscriptionArgs(platform=platform, sessions=sessions, translation=translation.function))
+# The emotion code runs inside the stream worker (analysis) and the TranslationProcessor (SSML, Polly).
+emotion = EmotionDynamics("emotion", EmotionDynamicsArgs(
+    platform=platform, analysis_service=audio.metrics_service, synthesis_service=translation.metrics_service))
 
 pulumi.export("alarm_topic_arn", alerting.topic_arn)
 pulumi.export("websocket_url", sessions.websocket.url)
@@ -37,7 +38,6 @@ pulumi.export("user_pool_id", sessions.identity.user_pool_id)
 pulumi.export("user_pool_client_id", sessions.identity.client_id)
 pulumi.export("sessions_table", sessions.tables.sessions.name)
 pulumi.export("connections_table", sessions.tables.connections.name)
-pulumi.export("emotion_function", emotion.function.function_name)
 pulumi.export("translation_function", translation.function_name)
 pulumi.export("audio_chunks_table", audio.chunks.name)
 pulumi.export("partial_results_flag_parameter", audio.feature_flag.name)

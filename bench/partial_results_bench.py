@@ -19,18 +19,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 
-from audio_transcription.partial_results import PartialResultProcessor, ProcessorConfig  # noqa: E402
+from audio_transcription.partial_results.config import ProcessorConfig  # noqa: E402
+from audio_transcription.partial_results.processor import PartialResultProcessor  # noqa: E402
 from audio_transcription.tests.replays import all_replays, replay  # noqa: E402
 
 GOAL_US = 50.0
 
 
 def configs() -> dict[str, ProcessorConfig]:
-    """The stack default (dev: threshold 0.8) and the strict setting."""
+    """The stack default (threshold 1.0, early phrases of 3-5 words) and early phrases off."""
     base = dict(max_buffer_timeout=7.0, pause_threshold=2.0, orphan_timeout=15.0, max_rate_per_second=10,
-                dedup_cache_ttl=10)
-    return {"threshold 0.8 (stack config)": ProcessorConfig(min_stability_threshold=0.8, **base),
-            "threshold 1.0 (strict)": ProcessorConfig(min_stability_threshold=1.0, **base)}
+                dedup_cache_ttl=10, min_stability_threshold=1.0)
+    return {"early phrases (stack config)": ProcessorConfig(phrase_max_words=5, phrase_min_words=3,
+                                                             phrase_max_wait=0.4, **base),
+            "early phrases off": ProcessorConfig(phrase_max_words=0, **base)}
 
 
 def cost(replays, config: ProcessorConfig, iterations: int) -> tuple[float, float, int]:
@@ -55,7 +57,7 @@ def lead_times(replays, config: ProcessorConfig) -> list[float]:
     for rep in replays:
         for at, segment in replay(PartialResultProcessor(config), rep.events, tick=0.1):
             final_at = rep.final_at.get(segment.result_id)
-            if not segment.is_final and segment.reason in ("stable", "timeout") and final_at is not None:
+            if not segment.is_final and segment.reason in ("stable", "early", "timeout") and final_at is not None:
                 leads.append(final_at - at)
     return leads
 

@@ -9,6 +9,7 @@ bad value fails ``pulumi preview`` before anything is deployed.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -17,6 +18,11 @@ import pulumi
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+# Lambda keeps at least this much of the account's concurrency unreserved.
+UNRESERVED_CONCURRENCY_MINIMUM = 100
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class ConfigError(pulumi.RunError):
@@ -35,7 +41,15 @@ def setting(kind: type, minimum: float | None = None, maximum: float | None = No
 @dataclass(frozen=True)
 class AlertingConfig:
     NAMESPACE = "alerting"
-    email: str = setting(str, optional=True, doc="Email subscribed to the alarm topic; empty for none.")
+    email: str = setting(str, optional=True, doc="Email subscribed to the alarm topic (a team-owned address).")
+    requireSubscriber: bool = setting(bool, doc="Preview fails unless 'alerting:email' is set (true in staging and prod).")
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    NAMESPACE = "account"
+    lambdaConcurrencyQuota: int = setting(int, 10, 100000, doc="The account's Lambda concurrency quota in this region "
+                                                                "(`aws lambda get-account-settings`); reservations must leave 100 unreserved.")
 
 
 @dataclass(frozen=True)
@@ -59,9 +73,9 @@ class AlarmsConfig:
     maxClippingRatio: float = setting(float, 0, 1, doc="Average clipped-sample ratio above this alarms.")
     sessionCreationLatencyP95Ms: float = setting(float, 1, 29000, doc="Session creation latency p95 (ms).")
     connectionErrors: float = setting(float, 1, 100000, doc="Rejected or failed connections, per 5 minutes.")
-    emotionLatencyP95Ms: float = setting(float, 1, 15000, doc="Emotion dynamics end-to-end latency p95 (ms).")
-    emotionErrors: float = setting(float, 1, 100000, doc="Emotion dynamics errors, per 5 minutes.")
-    synthesisFallbacks: float = setting(float, 1, 100000, doc="Polly SSML-to-plain-text fallbacks, per 5 minutes.")
+    emotionLatencyP95Ms: float = setting(float, 1, 15000, doc="Emotion analysis of a segment in the stream worker, p95 (ms).")
+    emotionErrors: float = setting(float, 1, 100000, doc="Segments whose emotion analysis failed (voiced plainly), per 5 minutes.")
+    synthesisFallbacks: float = setting(float, 1, 100000, doc="Polly SSML-to-plain-text fallbacks in the translation pipeline, per 5 minutes.")
     translationLatencyP95Ms: float = setting(float, 1, 60000, doc="Segment emitted to last listener posted, p95 (ms).")
     minCacheHitRate: float = setting(float, 0, 1, doc="Translation cache hit rate below this alarms (hourly).")
     broadcastFailures: float = setting(float, 1, 100000, doc="Failed post_to_connection calls (not Gone), per 5 minutes.")
@@ -74,8 +88,8 @@ class ApiConfig:
     stageName: str = setting(str, doc="WebSocket API stage name.")
     throttlingRateLimit: float = setting(float, 1, 10000, doc="Stage steady-state requests/s (always set with the burst limit).")
     throttlingBurstLimit: int = setting(int, 1, 5000, doc="Stage burst limit.")
-    manageAccountLoggingRole: bool = setting(bool, doc="Set API Gateway's account-wide CloudWatch role (needed for access logs); "
-                                                       "true in exactly one stack per account and region.")
+    manageAccountLoggingRole: bool = setting(bool, doc="This stack owns API Gateway's account-wide CloudWatch role (access logs need it); "
+                                                       "true in exactly one stack per account and region (README).")
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,9 @@ class TranscriptionConfig:
     stabilityLevel: str = setting(str, choices=("low", "medium", "high"), doc="Transcribe partial-results stability level.")
     minStabilityThreshold: float = setting(float, 0, 1, doc="Share of a phrase's items Transcribe marks stable before it is emitted.")
     maxBufferTimeout: float = setting(float, 0.5, 30, doc="Longest a partial phrase waits before it is emitted anyway (s).")
+    phraseMaxWords: int = setting(int, 0, 50, doc="Settled words pending that go out as a phrase without a mark or pause (0: off).")
+    phraseMinWords: int = setting(int, 1, 50, doc="Fewest words of such a phrase; that many go out once the oldest has waited phraseMaxWait.")
+    phraseMaxWait: float = setting(float, 0.05, 10, doc="How long a settled word waits for more words before its phrase goes out (s).")
     pauseThreshold: float = setting(float, 0.1, 10, doc="Silence between items that ends a phrase (s).")
     orphanTimeout: float = setting(float, 1, 120, doc="A partial result with no update for this long is flushed (s).")
     maxRatePerSecond: int = setting(int, 1, 50, doc="Partial results processed per second; excess is dropped.")
@@ -126,9 +143,6 @@ class TranscriptionConfig:
 @dataclass(frozen=True)
 class EmotionConfig:
     NAMESPACE = "emotion"
-    memoryMb: int = setting(int, 128, 10240, doc="Emotion dynamics function memory.")
-    timeoutSeconds: int = setting(int, 1, 900, doc="Emotion dynamics function timeout.")
-    ephemeralStorageMb: int = setting(int, 512, 10240, doc="Emotion dynamics /tmp size.")
     volumeLoudDb: float = setting(float, -60, 0, doc="Active level above this (dBFS) is loud.")
     volumeMediumDb: float = setting(float, -60, 0, doc="Active level above this (dBFS) is medium.")
     volumeSoftDb: float = setting(float, -80, 0, doc="Active level above this (dBFS) is soft; below is whisper.")
@@ -136,10 +150,8 @@ class EmotionConfig:
     rateSlowWpm: float = setting(float, 10, 400, doc="Below this (wpm) is slow.")
     rateMediumWpm: float = setting(float, 10, 400, doc="Below this (wpm) is medium.")
     rateFastWpm: float = setting(float, 10, 400, doc="Below this (wpm) is fast; above is very fast.")
-    maxRetries: int = setting(int, 0, 10, doc="Polly retries on throttling and service errors.")
     retryBaseDelay: float = setting(float, 0.01, 5, doc="First backoff delay (s), doubled per retry, with jitter.")
     retryMaxDelay: float = setting(float, 0.05, 30, doc="Longest backoff delay (s).")
-    maxAudioDurationSeconds: float = setting(float, 1, 300, doc="Longest audio the function analyses.")
     defaultVoiceId: str = setting(str, doc="Polly voice when the event names none.")
 
 
@@ -148,7 +160,7 @@ class TranslationConfig:
     NAMESPACE = "translation"
     memoryMb: int = setting(int, 128, 10240, doc="TranslationProcessor memory.")
     timeoutSeconds: int = setting(int, 1, 900, doc="TranslationProcessor timeout.")
-    reservedConcurrency: int = setting(int, 1, 1000, doc="Reserved concurrency of the TranslationProcessor.")
+    reservedConcurrency: int = setting(int, 0, 1000, doc="Reserved concurrency of the TranslationProcessor; 0 reserves none.")
     cacheTtlHours: int = setting(int, 1, 8760, doc="Translation cache TTL.")
     broadcastConcurrency: int = setting(int, 1, 500, doc="Parallel post_to_connection calls per segment.")
     maxRetries: int = setting(int, 0, 10, doc="Retries of Translate and Polly per language.")
@@ -163,7 +175,7 @@ class WebConfig:
                               doc="CloudFront price class of the pages' distribution (edge locations used).")
 
 
-NAMESPACES = (AlertingConfig, ObservabilityConfig, AlarmsConfig, ApiConfig, SessionConfig,
+NAMESPACES = (AlertingConfig, AccountConfig, ObservabilityConfig, AlarmsConfig, ApiConfig, SessionConfig,
               RateLimitsConfig, TranscriptionConfig, EmotionConfig, TranslationConfig, WebConfig)
 
 
@@ -174,6 +186,7 @@ class StackConfig:
     stack: str
     project: str
     alerting: AlertingConfig
+    account: AccountConfig
     observability: ObservabilityConfig
     alarms: AlarmsConfig
     api: ApiConfig
@@ -251,8 +264,32 @@ def _check_relations(cfg: StackConfig) -> None:
         raise ConfigError("config keys 'emotion:rateVerySlowWpm' < 'emotion:rateSlowWpm' < 'emotion:rateMediumWpm' < 'emotion:rateFastWpm' must be in order")
     if e.retryBaseDelay > e.retryMaxDelay:
         raise ConfigError("config key 'emotion:retryBaseDelay' must not exceed 'emotion:retryMaxDelay'")
+    t = cfg.transcription
+    if t.phraseMaxWords and t.phraseMinWords > t.phraseMaxWords:
+        raise ConfigError("config key 'transcription:phraseMinWords' must not exceed 'transcription:phraseMaxWords' "
+                          f"(unless that is 0, off), got {t.phraseMinWords} and {t.phraseMaxWords}")
     if bool(s.cognitoUserPoolId) != bool(s.cognitoClientId):
         raise ConfigError("config keys 'session:cognitoUserPoolId' and 'session:cognitoClientId' are set together or not at all")
+    _check_alerting(cfg.alerting)
+    _check_reservation(cfg)
+
+
+def _check_alerting(alerting: AlertingConfig) -> None:
+    """Staging and prod alarms must reach a person: an alarm on a topic nobody reads is no alarm."""
+    if alerting.requireSubscriber and not alerting.email:
+        raise ConfigError("config key 'alerting:email' is required when 'alerting:requireSubscriber' is true: alarms must "
+                          "reach a person; set it with `pulumi config set alerting:email <team address>`")
+    if alerting.email and not EMAIL.fullmatch(alerting.email):
+        raise ConfigError(f"config key 'alerting:email' must be an email address, got '{alerting.email}'")
+
+
+def _check_reservation(cfg: StackConfig) -> None:
+    """Lambda refuses a reservation that leaves less than 100 unreserved in the account and region."""
+    reserved, quota = cfg.translation.reservedConcurrency, cfg.account.lambdaConcurrencyQuota
+    if reserved and reserved > quota - UNRESERVED_CONCURRENCY_MINIMUM:
+        raise ConfigError(f"config key 'translation:reservedConcurrency' {reserved} needs an account Lambda concurrency quota of "
+                          f"at least {reserved + UNRESERVED_CONCURRENCY_MINIMUM} ('account:lambdaConcurrencyQuota' is {quota}): "
+                          "Lambda keeps 100 unreserved; set it to 0 (no reservation) or raise the quota in Service Quotas first")
 
 
 def load_stack_config(get: Getter | None = None, stack: str | None = None, project: str | None = None) -> StackConfig:
@@ -263,7 +300,7 @@ def load_stack_config(get: Getter | None = None, stack: str | None = None, proje
     """
     get = get or (lambda ns, key: pulumi.Config(ns).get(key))
     parts = {
-        "alerting": AlertingConfig, "observability": ObservabilityConfig, "alarms": AlarmsConfig,
+        "alerting": AlertingConfig, "account": AccountConfig, "observability": ObservabilityConfig, "alarms": AlarmsConfig,
         "api": ApiConfig, "session": SessionConfig, "rate_limits": RateLimitsConfig,
         "transcription": TranscriptionConfig, "emotion": EmotionConfig, "translation": TranslationConfig,
         "web": WebConfig,

@@ -4,7 +4,8 @@ Every rule here stands for a deploy that failed, or would have: a reserved Lambd
 variable, an EventBridge schedule under a minute, a WebSocket stage whose default route
 settings left a throttling limit at 0, a wildcard IAM action, a Lambda without its own log
 group and retention, an alarm that tells nobody, a WebSocket handler that outlives API
-Gateway's 29 s integration timeout, and a code asset that was never built.
+Gateway's 29 s integration timeout, a code asset that was never built, and an alarm topic of a
+stack that must page someone (staging, prod) with nobody subscribed.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
 STAGE = "aws:apigatewayv2/stage:Stage"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+REQUIRE_SUBSCRIBER_TAG = "require-subscriber"
 IAM_POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy",
                     "aws:iam/groupPolicy:GroupPolicy")
 
@@ -181,6 +185,17 @@ def lambda_log_group_with_retention(args: StackValidationArgs, report_violation:
             report_violation(f"log group '{group}' has no retention", resource.urn)
 
 
+def alarm_topic_has_subscriber(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """A topic tagged `require-subscriber: true` (staging, prod) has a subscription with an endpoint: an alarm
+    action on a topic nobody reads tells nobody."""
+    subscribed = [r for r in args.resources if r.resource_type == SUBSCRIPTION and r.props.get("endpoint")]
+    for resource in args.resources:
+        if resource.resource_type == TOPIC and (resource.props.get("tags") or {}).get(REQUIRE_SUBSCRIBER_TAG) == "true" \
+                and not subscribed:
+            report_violation(f"alarm topic '{resource.props.get('name') or resource.name}' must reach a person: "
+                             "set config key 'alerting:email'", resource.urn)
+
+
 ResourceRule = Callable[[ResourceValidationArgs, ReportViolation], None]
 
 RESOURCE_RULES: dict[str, tuple[str, ResourceRule]] = {
@@ -195,6 +210,7 @@ RESOURCE_RULES: dict[str, tuple[str, ResourceRule]] = {
 }
 STACK_RULES = {
     "lambda-log-group-retention": ("Every Lambda has an explicit log group with retention.", lambda_log_group_with_retention),
+    "alarm-topic-has-subscriber": ("Staging and prod alarm topics have a subscriber.", alarm_topic_has_subscriber),
 }
 
 POLICIES = [

@@ -5,8 +5,10 @@
 
 Zips hold sorted entries with fixed timestamps and permissions, so an unchanged tree gives
 byte-identical zips and `pulumi up` shows no diff. Layers are installed with
-`pip --platform ... --only-binary=:all: --target` so native wheels match Lambda, whatever the
-host; a layer is rebuilt only when its requirements change. Sizes are printed.
+`pip --platform ... --only-binary=:all: --no-deps --target` from their lock files
+(`bash scripts/lock.sh`), so native wheels match Lambda whatever the host; a layer is rebuilt
+only when its lock changes. Layers never ship what the Lambda runtime provides (boto3, botocore
+and their dependencies). Sizes are printed.
 """
 
 from __future__ import annotations
@@ -71,9 +73,29 @@ def build_code_bundle(bundle: str) -> Path:
     return destination
 
 
+def layer_lock(layer: str) -> Path:
+    """A layer's lock file (every package pinned, the runtime's own SDK left out): `bash scripts/lock.sh`."""
+    lock = artifacts.LAYERS_DIR / layer / "requirements.lock.txt"
+    if not lock.is_file():
+        raise SystemExit(f"{lock.relative_to(artifacts.PROJECT_ROOT)} is missing; run `bash scripts/lock.sh`")
+    return lock
+
+
+def runtime_provided_in(target: Path) -> list[str]:
+    """Entries of an installed layer tree that belong to packages the Lambda runtime already provides."""
+    names = {name.replace("-", "_").lower() for name in artifacts.RUNTIME_PROVIDED}
+    modules = set(artifacts.RUNTIME_PROVIDED.values())
+    found = []
+    for entry in target.iterdir():
+        stem = entry.name.split(".")[0] if not entry.name.endswith(".dist-info") else entry.name.split("-")[0].lower()
+        if stem in modules or stem in names:
+            found.append(entry.name)
+    return sorted(found)
+
+
 def layer_inputs_digest(layer: str) -> str:
-    """What a layer's content depends on: its requirements and the target platform."""
-    requirements = (artifacts.LAYERS_DIR / layer / "requirements.txt").read_bytes()
+    """What a layer's content depends on: its lock and the target platform."""
+    requirements = layer_lock(layer).read_bytes()
     target = f"{artifacts.LAMBDA_PYTHON_VERSION}|{'|'.join(PIP_PLATFORMS)}|deflate-{COMPRESS_LEVEL}".encode()
     return hashlib.sha256(requirements + target).hexdigest()
 
@@ -88,17 +110,20 @@ def build_layer(layer: str, force: bool = False) -> Path:
     staging = artifacts.BUILD_DIR / "layer-src" / layer
     shutil.rmtree(staging, ignore_errors=True)
     target = staging / "python"
+    # Exactly the lock, nothing resolved here (--no-deps): the lock leaves out what the runtime provides.
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check", "--root-user-action=ignore",
-               "--target", str(target), "--implementation", "cp",
+               "--no-deps", "--target", str(target), "--implementation", "cp",
                "--python-version", artifacts.LAMBDA_PYTHON_VERSION, "--only-binary=:all:",
-               "-r", str(artifacts.LAYERS_DIR / layer / "requirements.txt")]
+               "-r", str(layer_lock(layer))]
     for platform in PIP_PLATFORMS:
         command[4:4] = ["--platform", platform]
     subprocess.run(command, check=True)
-    # boto3/botocore ship with the Lambda runtime; a second copy only adds size.
-    for name in ("boto3", "botocore", "s3transfer"):
-        for path in target.glob(f"{name}*"):
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    # A layer's copy of boto3, botocore or their dependencies comes before the runtime's on sys.path
+    # and shadows it; the locks leave them out, and a layer that still has one is not built.
+    shadowing = runtime_provided_in(target)
+    if shadowing:
+        raise SystemExit(f"layer {layer} would ship {shadowing}, which the Lambda runtime provides; "
+                         f"remove them from layers/{layer}/requirements.lock.txt (`bash scripts/lock.sh`)")
     deterministic_zip(tree_entries(target, prefix="python/"), destination)
     stamp.write_text(digest)
     return destination

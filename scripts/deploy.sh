@@ -14,7 +14,7 @@ fi
 
 # Pulumi.yaml runs the program in ./venv.
 [ -d venv ] || python3 -m venv venv
-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock.txt
 venv/bin/python scripts/build_artifacts.py
 
 if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami >/dev/null 2>&1; then

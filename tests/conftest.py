@@ -42,6 +42,7 @@ TUNED_OVERRIDES = {
     "transcription:minStabilityThreshold": 0.9,
     "transcription:partialResultsEnabled": False,
     "translation:reservedConcurrency": 33,
+    "account:lambdaConcurrencyQuota": 1000,
     "emotion:volumeLoudDb": -8,
 }
 

@@ -117,7 +117,13 @@ _ARN_SERVICE = {
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    """Mocks that record every resource and answer with plausible AWS outputs."""
+    """Mocks that record every resource and answer with plausible AWS outputs.
+
+    `call_answers` maps an invoke token to a function of its arguments, for invokes a test wants
+    answered (or failed, by raising) its own way.
+    """
+
+    call_answers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
     def __init__(self, stack: str) -> None:
         self.stack = stack
@@ -131,6 +137,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
         outputs = {**args.inputs, "arn": arn, "name": args.inputs.get("name", physical)}
         if args.typ == "aws:lambda/function:Function":
             arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{physical}"
+            outputs.update(arn=arn, invokeArn=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
+                           version="1" if args.inputs.get("publish") else "$LATEST")
+        elif args.typ == "aws:lambda/alias:Alias":
+            function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{args.inputs['functionName']}"
+            arn = f"{function_arn}:{args.inputs['name']}"
             outputs.update(arn=arn, invokeArn=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations")
         elif args.typ == "aws:lambda/layerVersion:LayerVersion":
             outputs["arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{physical}:1"
@@ -154,12 +165,23 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token in self.call_answers:
+            return self.call_answers[args.token](dict(args.args))
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/test", "userId": "test", "id": ACCOUNT_ID}
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": REGION, "region": REGION, "id": REGION}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if args.token == "aws:index/getServicePrincipal:getServicePrincipal":
+            service = args.args["serviceName"]
+            return {"name": f"{service}.amazonaws.com", "serviceName": service, "suffix": "amazonaws.com",
+                    "region": args.args.get("region", REGION), "id": service}
+        if args.token == "aws:iam/getRoles:getRoles":
+            # A role asked for by exact name (`^name$`) exists, under the asked path (an account where API
+            # Gateway's logging role is already set up).
+            name, path = args.args.get("nameRegex", "").strip("^$"), args.args.get("pathPrefix", "/")
+            return {"arns": [f"arn:aws:iam::{ACCOUNT_ID}:role{path}{name}"], "names": [name], "id": name}
         return {}
 
 

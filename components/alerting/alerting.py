@@ -1,4 +1,8 @@
-"""Alerting component: one SNS topic for every alarm, TLS-only, optional email subscription."""
+"""Alerting component: one SNS topic for every alarm, TLS-only, the email subscription config names.
+
+`alerting:requireSubscriber` (true in staging and prod) makes `alerting:email` required, so those
+stacks' alarms always reach a person; the topic carries the requirement as a tag for the policy pack.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,19 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackConfig
+from components.shared.platform import service_principal
+
+# Topic tag the policy pack reads: "true" means the stack must subscribe someone to it.
+REQUIRE_SUBSCRIBER_TAG = "require-subscriber"
 
 
 @dataclass
 class AlertingArgs:
-    """Stack config (name prefix, optional email)."""
+    """Stack config (name prefix, email), the account (topic policy) and region (service principal)."""
 
     config: StackConfig
     account_id: pulumi.Input[str]
+    region: str
 
 
 class Alerting(pulumi.ComponentResource):
@@ -25,7 +34,9 @@ class Alerting(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlertingArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("speech-translation:alerting:Alerting", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.topic = aws.sns.Topic(f"{name}-topic", name=f"{args.config.name_prefix}-alarms", opts=child)
+        self.topic = aws.sns.Topic(
+            f"{name}-topic", name=f"{args.config.name_prefix}-alarms",
+            tags={REQUIRE_SUBSCRIBER_TAG: str(args.config.alerting.requireSubscriber).lower()}, opts=child)
         self.topic_policy = aws.sns.TopicPolicy(
             f"{name}-topic-policy",
             arn=self.topic.arn,
@@ -35,7 +46,7 @@ class Alerting(pulumi.ComponentResource):
                     {
                         "Sid": "AllowCloudWatchAlarms",
                         "Effect": "Allow",
-                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Principal": {"Service": service_principal("cloudwatch", args.region)},
                         "Action": "sns:Publish",
                         "Resource": self.topic.arn,
                         "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}},

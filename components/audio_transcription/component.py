@@ -10,11 +10,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import TranscriptionConfig
-from components.emotion_dynamics.component import emotion_environment
+from components.emotion_dynamics.component import dynamics_environment
 from components.session_management import SessionManagement
 from components.shared.alarms import AlarmSpec, create_alarm
 from components.shared.dashboard import create_dashboard, metric_widget, service_metrics
-from components.shared.lambda_function import LambdaFunction, LambdaFunctionArgs
+from components.shared.lambda_function import LIVE_ALIAS, LambdaFunction, LambdaFunctionArgs, merge_environment
 from components.shared.platform import Platform
 from components.shared.tables import create_table
 from components.shared.websocket import add_route
@@ -24,6 +24,9 @@ CODE_BUNDLE = "audio_transcription"
 WORKER_NAME = "stream-worker"
 # Lambda's limit; the worker hands over to a successor before it.
 WORKER_TIMEOUT_SECONDS = 900
+# The worker hands over at the latest this long before its timeout, so by design it runs up to
+# WORKER_TIMEOUT_SECONDS - WORKER_HANDOVER_DEADLINE_SECONDS (860 s) in any session that long.
+WORKER_HANDOVER_DEADLINE_SECONDS = 40
 
 
 def processor_environment(transcription: TranscriptionConfig) -> dict[str, str]:
@@ -31,6 +34,9 @@ def processor_environment(transcription: TranscriptionConfig) -> dict[str, str]:
     return {
         "MIN_STABILITY_THRESHOLD": str(transcription.minStabilityThreshold),
         "MAX_BUFFER_TIMEOUT": str(transcription.maxBufferTimeout),
+        "PHRASE_MAX_WORDS": str(transcription.phraseMaxWords),
+        "PHRASE_MIN_WORDS": str(transcription.phraseMinWords),
+        "PHRASE_MAX_WAIT": str(transcription.phraseMaxWait),
         "PAUSE_THRESHOLD": str(transcription.pauseThreshold),
         "ORPHAN_TIMEOUT": str(transcription.orphanTimeout),
         "MAX_RATE_PER_SECOND": str(transcription.maxRatePerSecond),
@@ -43,12 +49,11 @@ def processor_environment(transcription: TranscriptionConfig) -> dict[str, str]:
 
 @dataclass
 class AudioTranscriptionArgs:
-    """The platform, the session component (tables, API) and the function segments go to."""
+    """The platform, the session component (tables, API) and the function segments go to (its `live` alias)."""
 
     platform: Platform
     sessions: SessionManagement
-    translation_function_name: pulumi.Input[str]
-    translation_function_arn: pulumi.Input[str]
+    translation: LambdaFunction
 
 
 class AudioTranscription(pulumi.ComponentResource):
@@ -74,13 +79,15 @@ class AudioTranscription(pulumi.ComponentResource):
                         "read by the stream worker at most a minute late",
             opts=child,
         )
-        worker_arn = platform.function_arn(f"{name}-{WORKER_NAME}")
+        # The worker's `live` alias, from the stack's naming (the worker cannot depend on itself).
+        worker_arn = platform.function_arn(f"{name}-{WORKER_NAME}", qualifier=LIVE_ALIAS)
         common_environment = {
             **sessions.table_environment(),
             "AUDIO_CHUNKS_TABLE": self.chunks.name,
             "WEBSOCKET_ENDPOINT": sessions.api.management_endpoint,
-            # Named from the stack, never typed by hand: the worker exists under exactly this name.
-            "STREAM_WORKER_FUNCTION": platform.physical_name(f"{name}-{WORKER_NAME}"),
+            # Named from the stack, never typed by hand: the worker exists under exactly this name, and
+            # `name:live` makes lambda.invoke call the alias (rollback moves every new worker at once).
+            "STREAM_WORKER_FUNCTION": f"{platform.physical_name(f'{name}-{WORKER_NAME}')}:{LIVE_ALIAS}",
         }
         self.audio_processor = LambdaFunction(f"{name}-audio-processor", LambdaFunctionArgs(
             platform=platform, service=SERVICE, code_bundle=CODE_BUNDLE,
@@ -96,23 +103,28 @@ class AudioTranscription(pulumi.ComponentResource):
             description="Holds one session's Transcribe stream and turns partial results into segments",
             handler="audio_transcription.stream_worker.handler.lambda_handler",
             memory_mb=cfg.streamWorkerMemoryMb, timeout_seconds=WORKER_TIMEOUT_SECONDS,
+            designed_run_seconds=WORKER_TIMEOUT_SECONDS - WORKER_HANDOVER_DEADLINE_SECONDS,
             layers=("common", "transcribe", "audio"),
-            policy_statements=self._worker_statements(sessions, worker_arn, args.translation_function_arn),
-            environment={
-                **common_environment,
-                **processor_environment(cfg),
-                **emotion_environment(platform.config.emotion),
-                "TRANSLATION_FUNCTION": args.translation_function_name,
-                "FEATURE_FLAG_PARAMETER": self.feature_flag.name,
-            },
+            policy_statements=self._worker_statements(sessions, worker_arn, args.translation.arn),
+            environment=merge_environment(
+                common_environment,
+                processor_environment(cfg),
+                dynamics_environment(platform.config.emotion),
+                {
+                    "TRANSLATION_FUNCTION": args.translation.qualified_name,
+                    "FEATURE_FLAG_PARAMETER": self.feature_flag.name,
+                    "HANDOVER_DEADLINE_SECONDS": str(WORKER_HANDOVER_DEADLINE_SECONDS),
+                },
+            ),
         ), opts=child)
         # A worker never raises (it releases its lease instead); a retried invocation would only find
-        # its lease taken, so async retries are off.
+        # its lease taken, so async retries are off (on the alias every invoker calls).
         aws.lambda_.FunctionEventInvokeConfig(f"{name}-worker-async", function_name=self.stream_worker.function_name,
-                                              maximum_retry_attempts=0, opts=child)
+                                              qualifier=self.stream_worker.qualifier, maximum_retry_attempts=0, opts=child)
         add_route(f"{name}-send-audio", sessions.api, "sendAudio", self.audio_processor, self)
+        self.metrics_service = SERVICE
         self.alarms = self._alarms(name, platform)
-        self.dashboard = create_dashboard(f"{name}-dashboard", platform.physical_name("audio-transcription"),
+        self.dashboard = create_dashboard(f"{name}-dashboard", platform.global_name("audio-transcription"),
                                           self._widgets(platform), self)
         self.register_outputs({"chunks_table": self.chunks.name, "feature_flag_parameter": self.feature_flag.name})
 
@@ -127,12 +139,13 @@ class AudioTranscription(pulumi.ComponentResource):
     def _worker_statements(self, sessions: SessionManagement, worker_arn: pulumi.Input[str],
                            translation_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
         return [
-            *sessions.table_access(sessions=("GetItem", "UpdateItem")),
-            {"Effect": "Allow", "Action": ["dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
-             "Resource": [self.chunks.arn]},
+            # The lease and the session state live on the session row; every read is an update's return value.
+            *sessions.table_access(sessions=("UpdateItem",)),
+            # Read the buffer in order; delete what was fed (batch_writer: BatchWriteItem).
+            {"Effect": "Allow", "Action": ["dynamodb:Query", "dynamodb:BatchWriteItem"], "Resource": [self.chunks.arn]},
             # StartStreamTranscription has no resource-level permissions.
             {"Effect": "Allow", "Action": ["transcribe:StartStreamTranscription"], "Resource": "*"},
-            # Its successor (handover) and the translation pipeline.
+            # Its successor (handover) and the translation pipeline, through their `live` aliases only.
             {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [worker_arn, translation_arn]},
             {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": [self.feature_flag.arn]},
             sessions.api.manage_connections_statement(),

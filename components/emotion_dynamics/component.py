@@ -1,4 +1,13 @@
-"""Emotion dynamics: volume and speaking rate into neural-voice SSML, with Polly synthesis and fallback."""
+"""Emotion dynamics on the live path: the settings and Polly policy of the functions that run it, its alarms and dashboard.
+
+The emotion code is a library, not a function of its own: the stream worker measures each
+segment's volume and speaking rate (`emotion_dynamics.dynamics`) and the TranslationProcessor
+turns them into neural-voice SSML and synthesizes it with retries and a plain-text fallback
+(`emotion_dynamics.ssml`, `emotion_dynamics.synthesis`). A separate function would add an
+invoke and a cold start to every segment for work that takes about a millisecond, so this
+component owns what watches that code where it runs: alarms on the metrics those two functions
+emit, under their own `service` dimensions, and the emotion dashboard.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +20,14 @@ import pulumi_aws as aws
 from components.config import EmotionConfig
 from components.shared.alarms import AlarmSpec, create_alarm
 from components.shared.dashboard import create_dashboard, metric_widget, service_metrics
-from components.shared.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.shared.platform import Platform
 
-SERVICE = "emotion-dynamics"
-LATENCY_METRICS = ("EmotionExtractionLatency", "VolumeDetectionLatency", "RateDetectionLatency",
-                   "SSMLGenerationLatency", "PollySynthesisLatency", "EndToEndLatency")
+# Emitted by the stream worker for every segment it analyses (see functions/audio_transcription).
+ANALYSIS_LATENCY = "EmotionExtractionLatency"
+ANALYSIS_FAILURES = "EmotionAnalysisFailures"
+# Emitted by the TranslationProcessor's PollySynthesizer when SSML fails and plain text is voiced.
+SYNTHESIS_FALLBACKS = "FallbackCount"
+SYNTHESIS_LATENCY = "PollySynthesisLatency"
 
 
 def polly_statement(platform: Platform) -> dict[str, Any]:
@@ -30,8 +41,8 @@ def polly_statement(platform: Platform) -> dict[str, Any]:
             "Condition": {"StringEquals": {"aws:RequestedRegion": platform.region}}}
 
 
-def emotion_environment(emotion: EmotionConfig) -> dict[str, str]:
-    """The emotion settings every function that analyses audio or builds SSML reads."""
+def dynamics_environment(emotion: EmotionConfig) -> dict[str, str]:
+    """Volume and rate bands (`DynamicsThresholds.from_env`), for every function that analyses audio or builds SSML."""
     return {
         "VOLUME_LOUD_THRESHOLD": str(emotion.volumeLoudDb),
         "VOLUME_MEDIUM_THRESHOLD": str(emotion.volumeMediumDb),
@@ -40,58 +51,58 @@ def emotion_environment(emotion: EmotionConfig) -> dict[str, str]:
         "RATE_SLOW_THRESHOLD": str(emotion.rateSlowWpm),
         "RATE_MEDIUM_THRESHOLD": str(emotion.rateMediumWpm),
         "RATE_FAST_THRESHOLD": str(emotion.rateFastWpm),
-        "MAX_RETRIES": str(emotion.maxRetries),
+    }
+
+
+def synthesis_environment(emotion: EmotionConfig) -> dict[str, str]:
+    """Polly backoff and voice, for the function that synthesizes (its retry count is its own setting)."""
+    return {
         "RETRY_BASE_DELAY": str(emotion.retryBaseDelay),
         "RETRY_MAX_DELAY": str(emotion.retryMaxDelay),
-        "MAX_AUDIO_DURATION_SECONDS": str(emotion.maxAudioDurationSeconds),
         "DEFAULT_VOICE_ID": emotion.defaultVoiceId,
     }
 
 
 @dataclass
 class EmotionDynamicsArgs:
-    """The platform; the function needs nothing from other components."""
+    """The platform and the `service` dimensions of the functions that run the emotion code."""
 
     platform: Platform
+    analysis_service: str    # the stream worker's component (volume and rate of each segment)
+    synthesis_service: str   # the TranslationProcessor's component (SSML and Polly)
 
 
 class EmotionDynamics(pulumi.ComponentResource):
-    """The emotion dynamics function (numpy layer only), its Polly policy, alarms and dashboard."""
+    """Alarms and dashboard of the emotion code where it runs: analysis latency and failures, synthesis fallbacks."""
 
     def __init__(self, name: str, args: EmotionDynamicsArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("speech-translation:emotion:EmotionDynamics", name, None, opts)
         platform = args.platform
-        emotion = platform.config.emotion
-        self.function = LambdaFunction(f"{name}-processor", LambdaFunctionArgs(
-            platform=platform, service=SERVICE, code_bundle="emotion_dynamics",
-            description="Volume and speaking rate into neural-voice SSML, synthesized with Polly",
-            handler="emotion_dynamics.handler.lambda_handler",
-            memory_mb=emotion.memoryMb, timeout_seconds=emotion.timeoutSeconds,
-            ephemeral_storage_mb=emotion.ephemeralStorageMb,
-            layers=("common", "audio"),
-            policy_statements=[polly_statement(platform)],
-            environment={**emotion_environment(emotion), "POLLY_OUTPUT_FORMAT": "mp3"},
-        ), opts=pulumi.ResourceOptions(parent=self))
-        self.alarms = self._alarms(name, platform)
-        self.dashboard = create_dashboard(f"{name}-dashboard", platform.physical_name("emotion-dynamics"), [
-            metric_widget("Latency p95 (ms)", service_metrics(platform.metrics_namespace, SERVICE, *LATENCY_METRICS),
-                          region=platform.region, stat="p95"),
-            metric_widget("Errors and fallbacks", service_metrics(platform.metrics_namespace, SERVICE, "ErrorCount", "FallbackCount"),
-                          region=platform.region),
-            *self.function.widgets,
+        namespace = platform.metrics_namespace
+        self.alarms = self._alarms(name, platform, args)
+        self.dashboard = create_dashboard(f"{name}-dashboard", platform.global_name("emotion-dynamics"), [
+            metric_widget("Segment analysis p95 (ms), stream worker",
+                          service_metrics(namespace, args.analysis_service, ANALYSIS_LATENCY), region=platform.region, stat="p95"),
+            metric_widget("Polly synthesis p95 (ms), translation pipeline",
+                          service_metrics(namespace, args.synthesis_service, SYNTHESIS_LATENCY), region=platform.region, stat="p95"),
+            metric_widget("Analysis failures and SSML fallbacks", [
+                *service_metrics(namespace, args.analysis_service, ANALYSIS_FAILURES),
+                *service_metrics(namespace, args.synthesis_service, SYNTHESIS_FALLBACKS)], region=platform.region),
         ], self)
-        self.register_outputs({"function_name": self.function.function_name})
+        self.register_outputs({})
 
-    def _alarms(self, name: str, platform: Platform) -> list[aws.cloudwatch.MetricAlarm]:
+    def _alarms(self, name: str, platform: Platform, args: EmotionDynamicsArgs) -> list[aws.cloudwatch.MetricAlarm]:
         thresholds = platform.config.alarms
-        namespace, dimensions = platform.metrics_namespace, {"service": SERVICE}
+        namespace = platform.metrics_namespace
+        analysis, synthesis = {"service": args.analysis_service}, {"service": args.synthesis_service}
         specs = [
-            AlarmSpec(f"{name}-latency", f"Emotion dynamics end-to-end latency p95 above {thresholds.emotionLatencyP95Ms:g} ms",
-                      namespace, "EndToEndLatency", thresholds.emotionLatencyP95Ms, dimensions,
+            AlarmSpec(f"{name}-latency", f"Emotion analysis of a segment p95 above {thresholds.emotionLatencyP95Ms:g} ms",
+                      namespace, ANALYSIS_LATENCY, thresholds.emotionLatencyP95Ms, analysis,
                       statistic=None, extended_statistic="p95", evaluation_periods=2),
-            AlarmSpec(f"{name}-errors", f"More than {thresholds.emotionErrors:g} emotion dynamics errors in 5 minutes",
-                      namespace, "ErrorCount", thresholds.emotionErrors, dimensions),
+            AlarmSpec(f"{name}-errors", f"More than {thresholds.emotionErrors:g} segments voiced without emotion in 5 minutes "
+                                        "(analysis failed)",
+                      namespace, ANALYSIS_FAILURES, thresholds.emotionErrors, analysis),
             AlarmSpec(f"{name}-fallbacks", f"More than {thresholds.synthesisFallbacks:g} SSML-to-plain-text fallbacks in 5 minutes",
-                      namespace, "FallbackCount", thresholds.synthesisFallbacks, dimensions),
+                      namespace, SYNTHESIS_FALLBACKS, thresholds.synthesisFallbacks, synthesis),
         ]
         return [create_alarm(spec, platform.physical_name(spec.name, 255), platform.alarm_topic_arn, self) for spec in specs]

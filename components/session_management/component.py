@@ -22,21 +22,34 @@ SERVICE = "session-management"
 CODE_BUNDLE = "session_management"
 
 
+# DynamoDB actions every session function's code can reach: reading its connection and session,
+# the rate limiter, and cleaning up a connection that answers 410 Gone to a reply (which updates the
+# session's listener count and deletes the connection row). tests/infra checks these against the code.
+SESSIONS_BASE = ("GetItem", "UpdateItem")
+CONNECTIONS_BASE = ("GetItem", "UpdateItem", "DeleteItem")
+RATE_LIMITS_BASE = ("UpdateItem",)
+
+
 @dataclass(frozen=True)
 class Handler:
-    """One session function and the routes it serves."""
+    """One session function, the routes it serves, and what it needs beyond the base table actions."""
 
     name: str
     module: str
     routes: tuple[str, ...]
     description: str
+    sessions_extra: tuple[str, ...] = ()
+    connections_extra: tuple[str, ...] = ()
 
 
 HANDLERS = (
-    Handler("connect", "connect", ("$connect",), "Registers a new speaker or listener connection"),
+    Handler("connect", "connect", ("$connect",), "Registers a new speaker or listener connection",
+            connections_extra=("PutItem",)),
     Handler("disconnect", "disconnect", ("$disconnect",), "Cleans up after a closed connection"),
     Handler("default-route", "default_route", ("$default",), "Answers unknown or malformed messages"),
-    Handler("create-session", "create_session", ("createSession",), "Speaker creates a session"),
+    # A session id that collides is retried; a session whose speaker row cannot be attached is deleted again.
+    Handler("create-session", "create_session", ("createSession",), "Speaker creates a session",
+            sessions_extra=("PutItem", "DeleteItem")),
     Handler("join-session", "join_session", ("joinSession",), "Listener joins a session"),
     Handler("heartbeat", "heartbeat", ("heartbeat",), "Keeps a connection alive and announces refresh"),
     Handler("refresh", "refresh", ("refreshConnection",), "Moves a speaker or listener to a new connection"),
@@ -81,10 +94,12 @@ class SessionManagement(pulumi.ComponentResource):
             "RATE_HEARTBEATS_PER_MINUTE": str(cfg.rate_limits.heartbeatsPerMinute),
             "ALLOW_ANONYMOUS_LISTENERS": str(cfg.session.allowAnonymousListeners).lower(),
         })
-        read_write = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
-        statements = [*self.table_access(sessions=read_write, connections=read_write, rate_limits=read_write,
-                                         query_listeners=True),
-                      self.api.manage_connections_statement()]
+        def statements(sessions_extra: Sequence[str] = (), connections_extra: Sequence[str] = ()) -> list[dict[str, Any]]:
+            """One function's own grants: the base actions plus what only it calls."""
+            return [*self.table_access(sessions=(*SESSIONS_BASE, *sessions_extra),
+                                       connections=(*CONNECTIONS_BASE, *connections_extra),
+                                       rate_limits=RATE_LIMITS_BASE, query_listeners=True),
+                    self.api.manage_connections_statement()]
 
         self.authorizer_function = LambdaFunction(f"{name}-authorizer", LambdaFunctionArgs(
             platform=platform, service=SERVICE, code_bundle=CODE_BUNDLE,
@@ -102,7 +117,7 @@ class SessionManagement(pulumi.ComponentResource):
             api_id=self.api.api_id,
             name=platform.physical_name("token-authorizer"),
             authorizer_type="REQUEST",
-            authorizer_uri=self.authorizer_function.invoke_arn,
+            authorizer_uri=self.authorizer_function.invoke_arn,  # the `live` alias
             # No identity source: anonymous listeners connect without a token, so the
             # authorizer must run for every $connect and decide (it fails closed).
             opts=pulumi.ResourceOptions(parent=self),
@@ -111,7 +126,8 @@ class SessionManagement(pulumi.ComponentResource):
             f"{name}-authorizer-permission",
             action="lambda:InvokeFunction",
             function=self.authorizer_function.function_name,
-            principal="apigateway.amazonaws.com",
+            qualifier=self.authorizer_function.qualifier,
+            principal=platform.service_principal("apigateway"),
             source_arn=pulumi.Output.concat(self.api.execution_arn, "/authorizers/", self.authorizer.id),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -122,17 +138,18 @@ class SessionManagement(pulumi.ComponentResource):
                 platform=platform, service=SERVICE, code_bundle=CODE_BUNDLE, description=handler.description,
                 handler=f"session_management.{handler.module}.handler.lambda_handler",
                 memory_mb=cfg.session.handlerMemoryMb, timeout_seconds=10, websocket_route=True,
-                policy_statements=statements, environment=environment,
+                policy_statements=statements(handler.sessions_extra, handler.connections_extra), environment=environment,
             ), opts=pulumi.ResourceOptions(parent=self))
             self.handlers[handler.name] = function
             for route_key in handler.routes:
                 add_route(f"{name}-{_slug(route_key)}", self.api, route_key, function, self,
                           authorizer_id=self.authorizer.id if route_key == "$connect" else None)
 
-        self.scheduled = self._schedule(name, platform, statements, environment)
+        # The sweep lists active sessions once a minute (a Scan of Sessions; connections come from the index).
+        self.scheduled = self._schedule(name, platform, statements(sessions_extra=("Scan",)), environment)
         self.alarms = self._alarms(name, platform)
         functions = [self.authorizer_function, *self.handlers.values(), self.scheduled]
-        self.dashboard = create_dashboard(f"{name}-dashboard", platform.physical_name("sessions"), [
+        self.dashboard = create_dashboard(f"{name}-dashboard", platform.global_name("sessions"), [
             metric_widget("Sessions and connections", service_metrics(
                 platform.metrics_namespace, SERVICE, "SessionsCreated", "ListenersJoined", "ConnectionErrors", "RateLimitExceeded"),
                 region=platform.region),
@@ -177,10 +194,7 @@ class SessionManagement(pulumi.ComponentResource):
             description="Pushes session status and sweeps stale connections every minute",
             handler="session_management.scheduled.handler.lambda_handler",
             memory_mb=cfg.session.handlerMemoryMb, timeout_seconds=55,
-            # The sweep lists active sessions once a minute.
-            policy_statements=[*statements, {"Effect": "Allow", "Action": ["dynamodb:Scan"],
-                                             "Resource": [self.tables.sessions.arn, self.tables.connections.arn]}],
-            environment=environment,
+            policy_statements=statements, environment=environment,
         ), opts=pulumi.ResourceOptions(parent=self))
         minutes = cfg.session.statusIntervalMinutes
         rule = aws.cloudwatch.EventRule(
@@ -190,11 +204,13 @@ class SessionManagement(pulumi.ComponentResource):
             schedule_expression=f"rate({minutes} minute{'s' if minutes > 1 else ''})",
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The rule invokes the `live` alias, and only the alias may be invoked by it.
         aws.cloudwatch.EventTarget(f"{name}-status-target", rule=rule.name, arn=scheduled.arn,
                                    opts=pulumi.ResourceOptions(parent=self))
         aws.lambda_.Permission(
             f"{name}-status-permission", action="lambda:InvokeFunction", function=scheduled.function_name,
-            principal="events.amazonaws.com", source_arn=rule.arn, opts=pulumi.ResourceOptions(parent=self))
+            qualifier=scheduled.qualifier, principal=platform.service_principal("events"), source_arn=rule.arn,
+            opts=pulumi.ResourceOptions(parent=self))
         return scheduled
 
     def _alarms(self, name: str, platform: Platform) -> list[aws.cloudwatch.MetricAlarm]:

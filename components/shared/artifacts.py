@@ -26,12 +26,20 @@ LAMBDA_ARCHITECTURE = "x86_64"
 CODE_BUNDLES: dict[str, tuple[str, ...]] = {
     "session_management": ("common", "session_management"),
     "audio_transcription": ("common", "audio_transcription", "emotion_dynamics"),
-    "emotion_dynamics": ("common", "emotion_dynamics"),
     "translation_pipeline": ("common", "translation_pipeline", "emotion_dynamics"),
 }
 
 # Layer -> its requirements file under layers/<name>/.
 LAYERS: tuple[str, ...] = ("common", "transcribe", "audio")
+
+# Distributions the Lambda runtime provides, with their import names: layers must not ship them
+# (a layer's copy comes first on sys.path and shadows the runtime's botocore dependencies).
+RUNTIME_PROVIDED: dict[str, str] = {
+    "boto3": "boto3", "botocore": "botocore", "s3transfer": "s3transfer", "jmespath": "jmespath",
+    "urllib3": "urllib3", "python-dateutil": "dateutil", "six": "six",
+}
+# Their exact versions in the runtime, for the layer locks (as constraints) and the runtime-import test.
+RUNTIME_PINS = LAYERS_DIR / "lambda-runtime.txt"
 
 # Direct uploads of Lambda code fail above about 50 MB zipped.
 MAX_DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024

@@ -2,9 +2,10 @@
 
 It owns the function's IAM role (inline least-privilege policy from the statements the owning
 component passes, plus logs and X-Ray), its log group with retention from config, the function
-(code bundle from the build, layers, tracing, environment, reserved concurrency), the standard
-alarms (errors, throttles, duration p95 near the timeout) on the alerting topic, and the
-dashboard widgets it contributes to its component.
+(code bundle from the build, layers, tracing, environment, reserved concurrency), a published
+version per deploy and the `live` alias every invoker calls (rollback: point `live` back), the
+standard alarms (errors, throttles, duration p95 near the timeout or above the designed run
+time) on the alerting topic, and the dashboard widgets it contributes to its component.
 """
 
 from __future__ import annotations
@@ -38,10 +39,31 @@ WEBSOCKET_INTEGRATION_TIMEOUT_SECONDS = 29
 # Tag that marks WebSocket route handlers, so the policy pack can check their timeout.
 WEBSOCKET_ROUTE_TAG = "websocket-route"
 
-LAMBDA_ASSUME_ROLE_POLICY = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-})
+# Every invoker (routes, authorizer, schedule, async invokes) calls this alias, never $LATEST.
+LIVE_ALIAS = "live"
+
+# IAM's limit on a role name prefix (Pulumi appends a unique suffix, so regions never collide).
+ROLE_NAME_PREFIX_MAX = 38
+
+
+def assume_role_policy(principal: str) -> str:
+    """Trust policy letting one AWS service principal assume a role."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"}],
+    })
+
+
+def merge_environment(*parts: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:
+    """One environment from several settings groups; a variable two groups both set is refused,
+    because the later one would silently win."""
+    merged: dict[str, pulumi.Input[str]] = {}
+    for part in parts:
+        clash = sorted(set(merged) & set(part))
+        if clash:
+            raise pulumi.RunError(f"environment variables {clash} are set by two settings groups; give them distinct names")
+        merged.update(part)
+    return merged
 
 
 def is_reserved_environment_name(name: str) -> bool:
@@ -66,12 +88,16 @@ class LambdaFunctionArgs:
     reserved_concurrency: Optional[int] = None
     ephemeral_storage_mb: Optional[int] = None
     websocket_route: bool = False     # invoked by an API Gateway WebSocket route (29 s limit)
+    # Longest run the design intends (a worker that hands over before the timeout); the duration
+    # alarm then sits between it and the timeout instead of at a share of the timeout.
+    designed_run_seconds: Optional[int] = None
 
 
 class LambdaFunction(pulumi.ComponentResource):
     """A Lambda function with its role, log group, alarms and dashboard widgets."""
 
     function: aws.lambda_.Function
+    alias: aws.lambda_.Alias
     role: aws.iam.Role
     log_group: aws.cloudwatch.LogGroup
     alarms: list[aws.cloudwatch.MetricAlarm]
@@ -80,6 +106,7 @@ class LambdaFunction(pulumi.ComponentResource):
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("speech-translation:shared:LambdaFunction", name, None, opts)
         platform = args.platform
+        self.platform = platform
         cfg = platform.config
         self._check(name, args)
         function_name = platform.physical_name(name)
@@ -92,11 +119,14 @@ class LambdaFunction(pulumi.ComponentResource):
             retention_in_days=cfg.observability.logRetentionDays,
             opts=child,
         )
+        # Role names are account-wide (IAM is global): a prefix plus a unique suffix lets the same
+        # stack name deploy to two regions of one account.
         self.role = aws.iam.Role(
             f"{name}-role",
-            name=function_name,
-            assume_role_policy=LAMBDA_ASSUME_ROLE_POLICY,
-            description=f"Execution role of {function_name}",
+            name_prefix=f"{function_name[:ROLE_NAME_PREFIX_MAX - 1]}-",
+            assume_role_policy=assume_role_policy(platform.service_principal("lambda")),
+            description=f"Execution role of {function_name} in {platform.region}",
+            tags={"function": function_name},
             opts=child,
         )
         own_statements = [
@@ -138,12 +168,27 @@ class LambdaFunction(pulumi.ComponentResource):
             tracing_config={"mode": "Active"},
             environment={"variables": environment},
             tags={WEBSOCKET_ROUTE_TAG: "true"} if args.websocket_route else None,
+            # Every deploy that changes code or configuration publishes a version for `live` to point at.
+            publish=True,
             # The log group must exist first, or Lambda creates one without retention.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
         )
+        self.alias = aws.lambda_.Alias(
+            f"{name}-live",
+            name=LIVE_ALIAS,
+            function_name=self.function.name,
+            function_version=self.function.version,
+            description="What every invoker calls; roll back with `aws lambda update-alias --name live --function-version <n>`",
+            opts=child,
+        )
         self.function_name = self.function.name
-        self.arn = self.function.arn
-        self.invoke_arn = self.function.invoke_arn
+        # Invokers use the alias: its ARN, its API Gateway invoke ARN, and `name:live` for lambda.invoke.
+        self.arn = self.alias.arn
+        self.invoke_arn = self.alias.invoke_arn
+        # From the alias's outputs, not the constant, so whatever names the alias (a permission, an async
+        # config, a caller's environment) is created after the alias exists.
+        self.qualifier: pulumi.Output[str] = self.alias.name
+        self.qualified_name = pulumi.Output.concat(self.function.name, ":", self.alias.name)
         self.alarms = self._standard_alarms(name, function_name, args)
         self.widgets = [metric_widget(
             f"{name}: invocations, errors, throttles",
@@ -154,7 +199,7 @@ class LambdaFunction(pulumi.ComponentResource):
             [["AWS/Lambda", "Duration", "FunctionName", function_name]],
             region=platform.region, stat="p95",
         )]
-        self.register_outputs({"function_name": self.function.name, "arn": self.function.arn})
+        self.register_outputs({"function_name": self.function.name, "arn": self.function.arn, "live_arn": self.alias.arn})
 
     @staticmethod
     def _check(name: str, args: LambdaFunctionArgs) -> None:
@@ -170,9 +215,21 @@ class LambdaFunction(pulumi.ComponentResource):
         if args.websocket_route and args.timeout_seconds > WEBSOCKET_INTEGRATION_TIMEOUT_SECONDS:
             raise pulumi.RunError(f"function '{name}' handles a WebSocket route: timeout {args.timeout_seconds} s is over "
                                   f"API Gateway's {WEBSOCKET_INTEGRATION_TIMEOUT_SECONDS} s integration limit")
+        if args.designed_run_seconds is not None and not 0 < args.designed_run_seconds < args.timeout_seconds:
+            raise pulumi.RunError(f"function '{name}': designed run time {args.designed_run_seconds} s must be under "
+                                  f"its {args.timeout_seconds} s timeout")
+
+    @staticmethod
+    def duration_alarm_ms(args: LambdaFunctionArgs) -> float:
+        """Duration p95 that alarms: near the timeout, or, for a function designed to run long, halfway
+        between its designed run time and the timeout (so a normal long run never fires it)."""
+        if args.designed_run_seconds is not None:
+            return (args.designed_run_seconds + args.timeout_seconds) / 2 * 1000
+        return args.timeout_seconds * 1000 * args.platform.config.alarms.durationTimeoutRatio
 
     def _standard_alarms(self, name: str, function_name: str, args: LambdaFunctionArgs) -> list[aws.cloudwatch.MetricAlarm]:
         thresholds = args.platform.config.alarms
+        # AWS/Lambda publishes FunctionName (all versions) besides Resource (name:alias); alarm on all.
         dimensions = {"FunctionName": function_name}
         specs = [
             AlarmSpec(f"{name}-errors", f"{function_name}: more than {thresholds.lambdaErrors:g} errors in 5 minutes",
@@ -180,7 +237,7 @@ class LambdaFunction(pulumi.ComponentResource):
             AlarmSpec(f"{name}-throttles", f"{function_name}: more than {thresholds.lambdaThrottles:g} throttles in 5 minutes",
                       "AWS/Lambda", "Throttles", thresholds.lambdaThrottles, dimensions),
             AlarmSpec(f"{name}-duration", f"{function_name}: duration p95 near the {args.timeout_seconds} s timeout",
-                      "AWS/Lambda", "Duration", args.timeout_seconds * 1000 * thresholds.durationTimeoutRatio, dimensions,
+                      "AWS/Lambda", "Duration", self.duration_alarm_ms(args), dimensions,
                       statistic=None, extended_statistic="p95", evaluation_periods=2),
         ]
         return [create_alarm(spec, f"{args.platform.config.name_prefix}-{spec.name}"[:255],

@@ -18,7 +18,7 @@ class WebSocketApiRef:
     api_id: pulumi.Input[str]
     execution_arn: pulumi.Input[str]
     stage_name: str
-    management_endpoint: pulumi.Input[str]  # https://{api}.execute-api.{region}.amazonaws.com/{stage}
+    management_endpoint: pulumi.Input[str]  # https://{api}.execute-api.{region}.{dns suffix}/{stage}
 
     def manage_connections_statement(self) -> dict[str, Any]:
         """IAM statement allowing posts to (and lookups/deletes of) this stage's connections only."""
@@ -31,7 +31,8 @@ class WebSocketApiRef:
 
 def add_route(name: str, api: WebSocketApiRef, route_key: str, handler: LambdaFunction, parent: pulumi.Resource,
               authorizer_id: Optional[pulumi.Input[str]] = None) -> aws.apigatewayv2.Route:
-    """Route `route_key` to `handler`: integration, route, and an invoke permission scoped to this API and route."""
+    """Route `route_key` to `handler`'s `live` alias: integration, route, and an invoke permission on the
+    alias scoped to this API and route."""
     child = pulumi.ResourceOptions(parent=parent)
     integration = aws.apigatewayv2.Integration(
         f"{name}-integration",
@@ -55,7 +56,8 @@ def add_route(name: str, api: WebSocketApiRef, route_key: str, handler: LambdaFu
         f"{name}-permission",
         action="lambda:InvokeFunction",
         function=handler.function_name,
-        principal="apigateway.amazonaws.com",
+        qualifier=handler.qualifier,
+        principal=handler.platform.service_principal("apigateway"),
         # Only this API, and only this route, may invoke the handler.
         source_arn=pulumi.Output.concat(api.execution_arn, "/*/", route_key),
         opts=child,

@@ -8,12 +8,11 @@ from typing import Any, Optional
 import pulumi
 import pulumi_aws as aws
 
-from components.emotion_dynamics import polly_statement
-from components.emotion_dynamics.component import emotion_environment
+from components.emotion_dynamics.component import dynamics_environment, polly_statement, synthesis_environment
 from components.session_management import SessionManagement
 from components.shared.alarms import AlarmSpec, create_alarm, create_ratio_alarm
 from components.shared.dashboard import create_dashboard, metric_widget, service_metrics
-from components.shared.lambda_function import LambdaFunction, LambdaFunctionArgs
+from components.shared.lambda_function import LambdaFunction, LambdaFunctionArgs, merge_environment
 from components.shared.platform import Platform
 from components.shared.tables import create_table
 
@@ -65,23 +64,31 @@ class TranslationPipeline(pulumi.ComponentResource):
             platform=platform, service=SERVICE, code_bundle="translation_pipeline",
             description="Translates a segment per listener language, voices it once and broadcasts it",
             handler="translation_pipeline.handler.lambda_handler",
-            memory_mb=cfg.memoryMb, timeout_seconds=cfg.timeoutSeconds, reserved_concurrency=cfg.reservedConcurrency,
+            memory_mb=cfg.memoryMb, timeout_seconds=cfg.timeoutSeconds,
+            # 0 (the default) reserves nothing; a reservation is checked against the account quota in config.
+            reserved_concurrency=cfg.reservedConcurrency or None,
             layers=("common", "audio"), policy_statements=statements,
-            environment={
-                **args.sessions.table_environment(),
-                **emotion_environment(platform.config.emotion),
-                "WEBSOCKET_ENDPOINT": args.sessions.api.management_endpoint,
-                "TRANSLATION_CACHE_TABLE": self.cache.name,
-                "CACHE_TTL_HOURS": str(cfg.cacheTtlHours),
-                "BROADCAST_CONCURRENCY": str(cfg.broadcastConcurrency),
-                "MAX_RETRIES": str(cfg.maxRetries),
-                "AUDIO_FORMAT": cfg.audioFormat,
-            },
+            environment=merge_environment(
+                args.sessions.table_environment(),
+                dynamics_environment(platform.config.emotion),
+                synthesis_environment(platform.config.emotion),
+                {
+                    "WEBSOCKET_ENDPOINT": args.sessions.api.management_endpoint,
+                    "TRANSLATION_CACHE_TABLE": self.cache.name,
+                    "CACHE_TTL_HOURS": str(cfg.cacheTtlHours),
+                    "BROADCAST_CONCURRENCY": str(cfg.broadcastConcurrency),
+                    "MAX_RETRIES": str(cfg.maxRetries),
+                    "AUDIO_FORMAT": cfg.audioFormat,
+                },
+            ),
         ), opts=child)
         self.function_name = self.function.function_name
+        self.metrics_service = SERVICE
+        # Retries and the failure queue apply to the `live` alias, which the stream worker invokes.
         self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-async",
             function_name=self.function.function_name,
+            qualifier=self.function.qualifier,
             maximum_retry_attempts=2,
             maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS,
             destination_config={"on_failure": {"destination": self.failures.arn}},
@@ -92,7 +99,7 @@ class TranslationPipeline(pulumi.ComponentResource):
         def metric(*names: str) -> list[list[str]]:
             return service_metrics(platform.metrics_namespace, SERVICE, *names)
 
-        self.dashboard = create_dashboard(f"{name}-dashboard", platform.physical_name("translation"), [
+        self.dashboard = create_dashboard(f"{name}-dashboard", platform.global_name("translation"), [
             metric_widget("Segment emitted to last listener posted, p95 (ms)",
                           metric("EndToEndLatency", "TranslationLatency", "PollySynthesisLatency"), platform.region, stat="p95"),
             metric_widget("Cache hits and misses", metric("CacheHit", "CacheMiss"), platform.region),

@@ -2,12 +2,14 @@
 
 ```
 {"sessionId", "sequence", "segmentId": "<sessionId>#<sequence>", "text", "sourceLanguage",
- "isFinal", "resultId", "startTime", "endTime", "emittedAt", "reason",
+ "isFinal", "continuesSentence", "resultId", "startTime", "endTime", "emittedAt", "reason",
  "audioSpan": {"startTime", "endTime", "sampleRate": 16000}, "dynamics": {...} | null}
 ```
 
 Times are seconds of the session's audio (the first accepted chunk of the session is 0), so
-they keep increasing across stream workers. ``sequence`` increases per session across
+they keep increasing across stream workers. ``continuesSentence`` is true when the next
+segment continues this one's sentence (it was cut before any sentence mark): it is voiced
+and captioned as going on. ``sequence`` increases per session across
 workers too: each worker draws a generation number when it takes the lease and numbers its
 segments ``generation * SEQUENCE_BLOCK + n`` (gaps between workers, never a repeat).
 """
@@ -44,6 +46,7 @@ def segment_payload(*, session_id: str, sequence: int, segment: Segment, source_
         "text": segment.text,
         "sourceLanguage": source_language,
         "isFinal": segment.is_final,
+        "continuesSentence": segment.continues,
         "resultId": segment.result_id,
         "startTime": start,
         "endTime": end,

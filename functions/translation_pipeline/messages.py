@@ -40,11 +40,14 @@ class SegmentRef:
 
 
 def caption_messages(ref: SegmentRef, text: str, source_language: str, translated: bool, is_final: bool,
-                     budget: int = FRAME_BUDGET_BYTES) -> list[bytes]:
-    """Caption message(s) for one language: one in practice, more only for a caption over the budget."""
+                     budget: int = FRAME_BUDGET_BYTES, continues_sentence: bool = False) -> list[bytes]:
+    """Caption message(s) for one language: one in practice, more only for a caption over the budget.
+
+    ``continuesSentence`` tells the client that the next segment goes on with this sentence.
+    """
     def build(piece: str, part: int, parts: int) -> dict[str, Any]:
         return message(CAPTION, **ref.fields(), sourceLanguage=source_language, translated=translated,
-                       isFinal=is_final, part=part, parts=parts, text=piece)
+                       isFinal=is_final, continuesSentence=continues_sentence, part=part, parts=parts, text=piece)
 
     whole = encode(build(text, 1, 1))
     if len(whole) <= budget:

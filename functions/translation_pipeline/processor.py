@@ -27,6 +27,7 @@ from emotion_dynamics.synthesis import PollySynthesizer, SynthesisError
 
 from . import telemetry as m
 from .broadcast import Broadcaster, BroadcastResult, ConnectionCleaner
+from .continuation import open_ended
 from .idempotency import SegmentLedger
 from .listeners import find_listeners, load_session
 from .messages import SegmentRef, audio_messages, caption_messages
@@ -209,11 +210,14 @@ class TranslationProcessor:
         if text is None:
             return outcome
         ref = SegmentRef(segment.session_id, segment.sequence, segment.segment_id, language)
+        # A phrase cut mid-sentence is shown and voiced without a sentence-final mark.
+        shown = open_ended(text) if segment.continues_sentence else text
         broadcast_started = self._perf()
         # The caption goes out while Polly synthesizes: captions do not wait for voice.
         caption = self._broadcaster.start(segment.session_id, connections, caption_messages(
-            ref, text, segment.source_language, translated=outcome.translated, is_final=segment.is_final))
-        audio = self._synthesize(segment, language, text, outcome)
+            ref, shown, segment.source_language, translated=outcome.translated, is_final=segment.is_final,
+            continues_sentence=segment.continues_sentence))
+        audio = self._synthesize(segment, language, shown, outcome)
         caption_result = caption.result()
         outcome.caption_sent = bool(caption_result.delivered)
         outcome.absorb(caption_result, is_caption=True)

@@ -27,6 +27,7 @@ class Segment:
     text: str
     source_language: str
     is_final: bool = True
+    continues_sentence: bool = False
     result_id: str | None = None
     start_time: float | None = None
     end_time: float | None = None
@@ -59,6 +60,9 @@ class Segment:
         is_final = event.get("isFinal", True)
         if not isinstance(is_final, bool):
             raise InvalidSegment("isFinal must be a boolean")
+        continues_sentence = event.get("continuesSentence", False)
+        if not isinstance(continues_sentence, bool):
+            raise InvalidSegment("continuesSentence must be a boolean")
         result_id = event.get("resultId")
         if result_id is not None and not isinstance(result_id, str):
             raise InvalidSegment("resultId must be a string")
@@ -75,6 +79,7 @@ class Segment:
             text=text,
             source_language=source,
             is_final=is_final,
+            continues_sentence=continues_sentence,
             result_id=result_id,
             start_time=_optional_number(event, "startTime"),
             end_time=_optional_number(event, "endTime"),

@@ -14,8 +14,9 @@ FUNCTION = "aws:lambda/function:Function"
 @pytest.mark.parametrize("stack", STACKS)
 def test_partial_results_settings_reach_the_worker(deployments, stack):
     variables = deployments[stack].function("-audio-stream-worker").inputs["environment"]["variables"]
-    expected = {"dev": ("0.8", "7.0", "10"), "staging": ("0.85", "5.0", "5"), "prod": ("0.85", "5.0", "5")}[stack]
+    expected = {"dev": ("1.0", "7.0", "10"), "staging": ("1.0", "5.0", "5"), "prod": ("1.0", "5.0", "5")}[stack]
     assert (variables["MIN_STABILITY_THRESHOLD"], variables["MAX_BUFFER_TIMEOUT"], variables["MAX_RATE_PER_SECOND"]) == expected
+    assert (variables["PHRASE_MAX_WORDS"], variables["PHRASE_MIN_WORDS"], variables["PHRASE_MAX_WAIT"]) == ("5", "3", "0.4")
     assert (variables["PAUSE_THRESHOLD"], variables["ORPHAN_TIMEOUT"], variables["DEDUP_CACHE_TTL"]) == ("2.0", "15.0", "10")
     assert variables["PARTIAL_RESULTS_STABILITY"] == "high"
 
@@ -55,8 +56,9 @@ def test_worker_permissions_are_scoped(deployments, stack):
     worker = deployment.function("-audio-stream-worker")
     by_action = {action: s for s in deployment.policy_statements(worker) for action in s["Action"]}
     invoke = by_action["lambda:InvokeFunction"]["Resource"]
-    assert sorted(arn.rsplit(":", 1)[-1] for arn in invoke) == sorted(
-        [f"speech-translation-{stack}-audio-stream-worker", f"speech-translation-{stack}-translation-processor"])
+    # Only the `live` aliases: a rollback of the alias moves every invoke.
+    assert sorted(arn.split(":function:", 1)[1] for arn in invoke) == sorted(
+        [f"speech-translation-{stack}-audio-stream-worker:live", f"speech-translation-{stack}-translation-processor:live"])
     assert by_action["ssm:GetParameter"]["Resource"][0].startswith("arn:aws:ssm:")
     assert by_action["transcribe:StartStreamTranscription"]
 
@@ -78,7 +80,9 @@ def test_alarms_of_the_original_design(deployments, stack):
 def test_every_function_a_function_invokes_exists_in_the_same_stack(deployments, stack):
     """A comparable design invoked a function name the stack never created; here names come from the stack."""
     functions = deployments[stack].of_type(FUNCTION)
-    names = {f.inputs["name"] for f in functions}
+    aliases = {f"{a.inputs['functionName']}:{a.inputs['name']}" for a in deployments[stack].of_type("aws:lambda/alias:Alias")}
     referenced = {value for f in functions for key, value in f.inputs["environment"]["variables"].items()
                   if key.endswith("_FUNCTION")}
-    assert referenced and referenced <= names, referenced - names
+    # Each names a function of this stack with its `live` alias (lambda.invoke takes `name:alias`).
+    assert referenced and referenced <= aliases, referenced - aliases
+    assert {value.rsplit(":", 1)[1] for value in referenced} == {"live"}

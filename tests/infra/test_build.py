@@ -51,3 +51,25 @@ def test_layers_are_built_for_lambda_and_hold_no_second_boto3(built_artifacts):
     assert any("manylinux" in n or n.endswith(".so") for n in names if "numpy" in n)
     assert not any(n.startswith("python/botocore/") for n in names)
     assert not any(n.split("/")[1].startswith(("librosa", "scipy", "numba")) for n in names if n.count("/") > 1)
+
+
+def test_no_layer_ships_what_the_lambda_runtime_provides(built_artifacts):
+    # A layer's urllib3/six/dateutil/jmespath would come before the runtime's on sys.path and
+    # shadow what the runtime's botocore was released with.
+    provided = {name.replace("-", "_").lower() for name in artifacts.RUNTIME_PROVIDED} | set(artifacts.RUNTIME_PROVIDED.values())
+    for layer in artifacts.LAYERS:
+        with zipfile.ZipFile(artifacts.layer_zip_path(layer)) as archive:
+            tops = {name.split("/")[1] for name in archive.namelist() if name.count("/") >= 1}
+        stems = {top.split("-")[0].lower() if top.endswith(".dist-info") else top.split(".")[0] for top in tops}
+        assert not stems & provided, f"layer {layer} ships {sorted(stems & provided)}"
+
+
+def test_the_layer_build_refuses_a_tree_with_a_runtime_package(tmp_path):
+    from scripts.build_artifacts import runtime_provided_in
+
+    (tmp_path / "numpy").mkdir()
+    assert runtime_provided_in(tmp_path) == []
+    (tmp_path / "six.py").write_text("")
+    (tmp_path / "urllib3").mkdir()
+    (tmp_path / "python_dateutil-2.9.0.post0.dist-info").mkdir()
+    assert runtime_provided_in(tmp_path) == ["python_dateutil-2.9.0.post0.dist-info", "six.py", "urllib3"]

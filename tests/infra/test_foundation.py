@@ -15,7 +15,9 @@ from tests.infra.policy_check import deployment_violations, fake, violations_of
 
 FUNCTION = "aws:lambda/function:Function"
 # Names unique only within their parent (a stage within its API), not account-wide.
-NAMES_SCOPED_TO_A_PARENT = {"aws:apigatewayv2/stage:Stage"}
+NAMES_SCOPED_TO_A_PARENT = {"aws:apigatewayv2/stage:Stage", "aws:lambda/alias:Alias"}
+# One per account and region by design, owned by one stack (README, 'Account-wide API Gateway logging role').
+ACCOUNT_WIDE_NAMES = ("speech-translation-apigw-cloudwatch-",)
 
 
 def all_runs(deployments, construct_runs):
@@ -38,22 +40,26 @@ def test_every_stack_file_sets_every_key_the_loader_reads():
 
 def test_stacks_differ_where_the_design_says():
     dev, staging, prod = (stack_config(s) for s in STACKS)
-    assert (dev["transcription:minStabilityThreshold"], dev["transcription:maxBufferTimeout"], dev["transcription:maxRatePerSecond"]) == ("0.8", "7.0", "10")
+    assert (dev["transcription:minStabilityThreshold"], dev["transcription:maxBufferTimeout"], dev["transcription:maxRatePerSecond"]) == ("1.0", "7.0", "10")
     for other in (staging, prod):
-        assert (other["transcription:minStabilityThreshold"], other["transcription:maxBufferTimeout"], other["transcription:maxRatePerSecond"]) == ("0.85", "5.0", "5")
+        assert (other["transcription:minStabilityThreshold"], other["transcription:maxBufferTimeout"], other["transcription:maxRatePerSecond"]) == ("1.0", "5.0", "5")
 
 
 def test_every_function_has_role_log_group_and_alarms(deployments, construct_runs):
     for deployment in all_runs(deployments, construct_runs):
         log_groups = {r.inputs["name"]: r for r in deployment.of_type("aws:cloudwatch/logGroup:LogGroup")}
-        roles = {r.inputs["name"] for r in deployment.of_type("aws:iam/role:Role")}
+        roles = {r.outputs["arn"]: r for r in deployment.of_type("aws:iam/role:Role")}
         alarms = deployment.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-        for function in deployment.of_type(FUNCTION):
+        functions = deployment.of_type(FUNCTION)
+        assert len({f.inputs["role"] for f in functions}) == len(functions), "each function has its own role"
+        for function in functions:
             name = function.inputs["name"]
             assert f"/aws/lambda/{name}" in log_groups, name
             assert log_groups[f"/aws/lambda/{name}"].inputs["retentionInDays"] > 0
-            assert function.inputs["role"].endswith(f":{name}"), "each function has its own role"
-            assert name in roles
+            role = roles[function.inputs["role"]]
+            # A prefix (IAM adds a unique suffix): the same stack name in two regions never collides.
+            assert "name" not in role.inputs and name.startswith(role.inputs["namePrefix"][:-1]), name
+            assert len(role.inputs["namePrefix"]) <= 38
             watched = {a.inputs.get("metricName") for a in alarms if a.inputs.get("dimensions", {}).get("FunctionName") == name}
             assert {"Errors", "Throttles", "Duration"} <= watched, name
             assert function.inputs["tracingConfig"]["mode"] == "Active"
@@ -79,7 +85,7 @@ def test_alarm_topic_denies_publishing_without_tls(deployments):
 
 
 def test_email_subscription_only_when_configured(deployments, tuned):
-    assert not deployments["staging"].of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert not deployments["dev"].of_type("aws:sns/topicSubscription:TopicSubscription")
     [subscription] = tuned.of_type("aws:sns/topicSubscription:TopicSubscription")
     assert subscription.inputs["endpoint"] == "oncall@example.com"
 
@@ -89,7 +95,8 @@ def test_physical_names_carry_the_stack_and_never_collide(deployments, construct
     for stack, deployment in {**{f"main-{k}": v for k, v in deployments.items()},
                               **{f"probe-{k}": v for k, v in construct_runs.items()}}.items():
         names = [(r.type, r.physical_name) for r in deployment.resources
-                 if r.physical_name and r.type not in NAMES_SCOPED_TO_A_PARENT]
+                 if r.physical_name and r.type not in NAMES_SCOPED_TO_A_PARENT
+                 and not r.physical_name.startswith(ACCOUNT_WIDE_NAMES)]
         for _, name in names:
             assert re.search(rf"(^|[-/]){deployment.stack}($|[-/.])", name), f"{name} lacks the stack name"
         assert len(names) == len(set(names)), f"two resources of one type share a name in {stack}"
@@ -123,6 +130,7 @@ def test_config_set_changes_the_deployed_resource(deployments, tuned):
     ("session:allowAnonymousListeners", "yes", "'session:allowAnonymousListeners' must be a boolean"),
     ("session:warningMinutes", "95", "'session:refreshMinutes' < 'session:warningMinutes' < 120"),
     ("transcription:pauseThreshold", "", "'transcription:pauseThreshold' is required"),
+    ("transcription:phraseMinWords", "6", "'transcription:phraseMinWords' must not exceed 'transcription:phraseMaxWords'"),
     # EventBridge runs schedules at most once a minute: a sub-minute status push cannot be configured.
     ("session:statusIntervalMinutes", "0.5", "'session:statusIntervalMinutes' must be an integer between 1 and 60, got '0.5'"),
 ])
@@ -163,6 +171,8 @@ BROKEN = {
     "websocket-handler-timeout": fake(FUNCTION, timeout=60, tags={"websocket-route": "true"}),
     "code-assets-exist": fake(FUNCTION, code={"path": "build/functions/never-built.zip"}),
     "lambda-log-group-retention": fake(FUNCTION, name="speech-translation-dev-orphan"),
+    "alarm-topic-has-subscriber": fake("aws:sns/topic:Topic", name="speech-translation-prod-alarms",
+                                       tags={"require-subscriber": "true"}),
 }
 
 

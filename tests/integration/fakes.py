@@ -2,9 +2,10 @@
 
 - ``SimClock``: the one clock every function is given (epoch seconds, advanced by the test).
 - ``ConnectionsGateway``: the ``apigatewaymanagementapi`` client every function posts with.
-  It forwards to the moto server's ``@connections`` API and records every message; for
-  connections whose socket is gone it raises the ``GoneException`` (410) API Gateway raises,
-  which moto never does.
+  It forwards to the moto server's ``@connections`` API and records every message, and every
+  HTTP request that went to that API with the server's answer (what was really sent, seen
+  through botocore's public event hooks, not moto's internals); for connections whose socket
+  is gone it raises the ``GoneException`` (410) API Gateway raises, which moto never does.
 - ``LambdaInvocations``: the Lambda client functions use for asynchronous invokes: checks the
   call against the Lambda API model and against the functions the stack created, and queues
   it for the test to deliver (Lambda's async invoke returns 202 before the function runs).
@@ -19,11 +20,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import io
 import json
 import threading
 import time
+import urllib.parse
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -119,6 +122,16 @@ class Post:
         return json.loads(self.data)
 
 
+@dataclass(frozen=True)
+class SentRequest:
+    """One HTTP request the client sent to the ``@connections`` API, and the status it got back."""
+
+    method: str
+    connection_id: str
+    body: bytes
+    status: int | None = None
+
+
 class ConnectionsGateway:
     """The ``@connections`` management API: moto behind it, Gone in front of it for dead sockets."""
 
@@ -130,6 +143,24 @@ class ConnectionsGateway:
         self.posts: list[Post] = []
         self.closed: list[str] = []
         self.endpoints: list[str] = []
+        self.sent: list[SentRequest] = []
+        # The request as it leaves botocore (after serialization) and the server's status code.
+        client.meta.events.register("before-send.apigatewaymanagementapi", self._record_request)
+        client.meta.events.register("after-call.apigatewaymanagementapi", self._record_status)
+        self._in_flight = threading.local()
+
+    def _record_request(self, request: Any, **_: Any) -> None:
+        path = urllib.parse.urlsplit(request.url).path
+        connection_id = urllib.parse.unquote(path.split("/@connections/", 1)[-1])
+        body = request.body if isinstance(request.body, bytes) else (request.body or b"")
+        self._in_flight.request = SentRequest(request.method, connection_id, bytes(body))
+
+    def _record_status(self, http_response: Any, **_: Any) -> None:
+        request = getattr(self._in_flight, "request", None)
+        if request is not None:
+            with self._lock:
+                self.sent.append(dataclasses.replace(request, status=http_response.status_code))
+            self._in_flight.request = None
 
     def mark_gone(self, connection_id: str) -> None:
         """The client's socket is gone: from now on API Gateway answers 410 for it."""

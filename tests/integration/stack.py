@@ -84,7 +84,8 @@ class StackView:
     def scheduled_function(self) -> str:
         """The function the minute rule targets."""
         [target] = self.deployment.of_type("aws:cloudwatch/eventTarget:EventTarget")
-        return target.inputs["arn"].rsplit(_INVOKE_ARN_FUNCTION, 1)[1]
+        # The target is the function's `live` alias (name:live).
+        return target.inputs["arn"].rsplit(_INVOKE_ARN_FUNCTION, 1)[1].split(":", 1)[0]
 
     def stage(self) -> str:
         """The WebSocket stage name."""

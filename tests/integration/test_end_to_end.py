@@ -264,7 +264,9 @@ def test_system_is_built_from_the_stack(run: Run):
     # The worker invoked exactly the functions the stack created, by the names the stack gave them.
     invoked = {i.function_name for i in system.invocations.history}
     assert invoked == {system.worker_fn, system.translation_fn}
-    assert system.function_environment(system.worker_fn)["TRANSLATION_FUNCTION"] == system.translation_fn
+    # ... through their `live` aliases (rollback moves the alias).
+    assert system.function_environment(system.worker_fn)["TRANSLATION_FUNCTION"] == f"{system.translation_fn}:live"
+    assert system.function_environment(system.worker_fn)["STREAM_WORKER_FUNCTION"] == f"{system.worker_fn}:live"
     # Every post went through the @connections endpoint the functions were configured with.
     assert set(system.gateway.endpoints) == {system.endpoint}
 
@@ -323,7 +325,11 @@ def test_speech_before_the_pause_is_delivered_and_the_paused_interval_is_not(run
     assert while_paused, "the sentence before the pause reaches the pipeline while paused"
     assert all(run.pause_at <= d.at < run.resume_at for d in while_paused)
     assert [d.result["status"] for d in while_paused] == ["processed"] * len(while_paused)
-    assert " ".join(d.payload["text"] for d in while_paused) == TranscriptScript.final_text(system.track.phrases[PAUSED_AFTER])
+    # Early phrases may send the start of that sentence before the pause; its end arrives while paused.
+    results = {d.payload["resultId"] for d in while_paused}
+    sentence = [d for d in system.deliveries if d.payload["resultId"] in results]
+    assert " ".join(d.payload["text"] for d in sentence) == TranscriptScript.final_text(system.track.phrases[PAUSED_AFTER])
+    assert sentence[-1] in while_paused and sentence[-1].payload["continuesSentence"] is False
     assert all(d.payload["endTime"] * 16000 <= accepted_before_pause * CHUNK_SAMPLES for d in while_paused)
     assert not [d for d in system.deliveries if d.result["status"] == "suppressed"], "nothing said while live is lost"
     paused_ids = {d.payload["segmentId"] for d in while_paused}
@@ -460,22 +466,24 @@ def test_session_end_reaches_everyone_and_rows_are_cleaned(run: Run):
     assert system.session_row(run.session_id)["status"] == "ended"
 
 
-def test_moto_received_exactly_what_was_delivered(run: Run):
-    """Every delivered post reached moto's @connections API, byte for byte, and nothing else did."""
-    from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
-
-    backend = apigatewaymanagementapi_backends["123456789012"]["us-east-1"]
+def test_the_connections_api_received_exactly_what_was_delivered(run: Run):
+    """Every delivered post went over HTTP to the @connections API, byte for byte and in order, and
+    was answered 200; posts to gone sockets never left the gateway. Seen on the wire, through
+    botocore's event hooks, so it holds whatever moto keeps internally."""
+    gateway = run.system.gateway
+    posts = [r for r in gateway.sent if r.method == "POST"]
+    assert posts and {r.status for r in posts} == {200}
     for conn in run.system.connections.values():
-        delivered = b"".join(p.data for p in run.system.gateway.posts if p.connection_id == conn.connection_id and p.delivered)
-        held = backend.connections.get(conn.connection_id)
-        assert (held.data if held is not None else b"") == delivered
+        delivered = [p.data for p in gateway.posts if p.connection_id == conn.connection_id and p.delivered]
+        assert [r.body for r in posts if r.connection_id == conn.connection_id] == delivered
+    assert len(posts) == sum(p.delivered for p in gateway.posts)
+    assert all(200 <= r.status < 300 for r in gateway.sent if r.method == "DELETE")
 
 
-def test_fast_and_deterministic(run: Run):
-    """No real-time pacing anywhere: minutes of simulated session take a fraction of that in wall time."""
+def test_session_runs_on_the_simulated_clock(run: Run):
+    """The whole session runs on the simulated clock (wall time is printed, never asserted: speed is for bench/)."""
     simulated = run.system.clock.elapsed
     assert simulated >= 320
-    # Real-time pacing of the 30+ s of speech alone would take longer than this; typically ~30 s.
-    assert run.wall_seconds < simulated / 3, f"{simulated:.0f} s of session took {run.wall_seconds:.1f} s"
+    print(f"{simulated:.0f} s of simulated session took {run.wall_seconds:.1f} s of wall time")
     if not espeak_available():
         assert run.system.track.source == "synthetic"

@@ -1,7 +1,6 @@
-"""Turn Amazon Transcribe partial results into stable, de-duplicated segments (no AWS calls)."""
+"""Turn Amazon Transcribe partial results into stable, de-duplicated segments (no AWS calls).
 
-from audio_transcription.partial_results.config import ProcessorConfig
-from audio_transcription.partial_results.model import Segment, Word
-from audio_transcription.partial_results.processor import PartialResultProcessor
-
-__all__ = ["PartialResultProcessor", "ProcessorConfig", "Segment", "Word"]
+Import from the modules (``partial_results.processor``, ``.config``, ``.model``): this package
+imports nothing itself, so the ``sendAudio`` handler can read ``ProcessorConfig`` through the
+settings without importing ``amazon_transcribe``, which only the stream worker's layer ships.
+"""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from common.settings import SettingsError, env_bool, env_float
+from common.settings import SettingsError, env_bool, env_float, env_int
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,11 @@ class ProcessorConfig:
     # A comma/semicolon/colon ends a phrase only once the phrase has this many words,
     # so "So," or "Well," do not become segments of their own.
     min_clause_words: int = 4
+    # Early phrases (phrasing.py): settled words go out once this many are pending (0: off) ...
+    phrase_max_words: int = 5
+    # ... or once at least this many are pending and the oldest has been settled phrase_max_wait (s).
+    phrase_min_words: int = 3
+    phrase_max_wait: float = 0.4
 
     def __post_init__(self) -> None:
         checks = (
@@ -41,6 +46,11 @@ class ProcessorConfig:
             ("max_rate_per_second", self.max_rate_per_second > 0, "positive"),
             ("dedup_cache_ttl", self.dedup_cache_ttl >= 0, "zero or more"),
             ("min_clause_words", self.min_clause_words >= 1, "at least 1"),
+            ("phrase_max_words", 0 <= self.phrase_max_words <= 50, "between 0 (off) and 50"),
+            ("phrase_min_words", 1 <= self.phrase_min_words <= 50
+             and (self.phrase_max_words == 0 or self.phrase_min_words <= self.phrase_max_words),
+             "between 1 and phrase_max_words"),
+            ("phrase_max_wait", self.phrase_max_wait > 0, "positive"),
         )
         for name, ok, allowed in checks:
             if not ok:
@@ -49,7 +59,8 @@ class ProcessorConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProcessorConfig:
         """Read MIN_STABILITY_THRESHOLD, MAX_BUFFER_TIMEOUT, PAUSE_THRESHOLD, ORPHAN_TIMEOUT,
-        MAX_RATE_PER_SECOND, DEDUP_CACHE_TTL (and optional PARTIAL_RESULTS_ENABLED)."""
+        MAX_RATE_PER_SECOND, DEDUP_CACHE_TTL, PHRASE_MAX_WORDS, PHRASE_MIN_WORDS, PHRASE_MAX_WAIT (and optional
+        PARTIAL_RESULTS_ENABLED)."""
         try:
             return cls(
                 min_stability_threshold=env_float("MIN_STABILITY_THRESHOLD", 1.0, env),
@@ -59,6 +70,9 @@ class ProcessorConfig:
                 max_rate_per_second=env_float("MAX_RATE_PER_SECOND", 10.0, env),
                 dedup_cache_ttl=env_float("DEDUP_CACHE_TTL", 10.0, env),
                 partial_results_enabled=env_bool("PARTIAL_RESULTS_ENABLED", True, env),
+                phrase_max_words=env_int("PHRASE_MAX_WORDS", 5, env),
+                phrase_min_words=env_int("PHRASE_MIN_WORDS", 3, env),
+                phrase_max_wait=env_float("PHRASE_MAX_WAIT", 0.4, env),
             )
         except ValueError as exc:
             raise SettingsError(str(exc)) from None

@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from amazon_transcribe.model import Item
+if TYPE_CHECKING:  # type names only: the package imports without the SDK
+    from amazon_transcribe.model import Item
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 # Why a segment was emitted.
 REASON_STABLE = "stable"  # a phrase reached the stability threshold
+REASON_EARLY = "early"  # settled words cut into a phrase before any mark or pause (phrasing.py)
 REASON_TIMEOUT = "timeout"  # the phrase waited max_buffer_timeout
 REASON_FINAL = "final"  # the rest of a final result
 REASON_ORPHAN = "orphan"  # a partial result with no update for orphan_timeout
@@ -33,6 +34,8 @@ class Segment:
 
     ``is_final`` is True only for the remainder of a final result; ``stable`` is True when
     every word was marked stable (or agreed by two partials, or came from a final result).
+    ``continues`` is True when the sentence goes on in the next segment (the phrase was cut
+    early or at a clause mark): it is voiced without a sentence-final fall.
     """
 
     text: str
@@ -43,6 +46,7 @@ class Segment:
     words: tuple[Word, ...] = field(default=())
     stable: bool = False
     reason: str = REASON_STABLE
+    continues: bool = False
 
     @property
     def word_timings(self) -> list[tuple[float, float]]:

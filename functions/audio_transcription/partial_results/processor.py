@@ -13,10 +13,16 @@ the stream ends. Rules (README.md has the reasoning):
   settled reaches ``min_stability_threshold``; settled = ``stable`` True, or, when the stream
   has no stability flags, agreed by the last two analysed partials (LocalAgreement-2, counted
   as a fallback once per result).
+* Early phrases (``phrasing.py``): once ``phrase_max_words`` settled words are pending, or
+  ``phrase_min_words`` are and the oldest has been settled for ``phrase_max_wait``, settled
+  words go out as a phrase cut where the words allow (before a conjunction, after a clause
+  mark), flagged ``continues`` so the sentence is voiced as going on.
 * Settled words that waited ``max_buffer_timeout`` are emitted without their phrase boundary
   (long run-on sentences); unsettled words wait for the final result or an orphan flush.
 * A result with no update for ``orphan_timeout`` is flushed and closed; ``flush`` does the same
   for every open result.
+* Segments leave in speech order: a result's partials emit nothing while a result that started
+  earlier still has words to emit (for at most ``max_buffer_timeout`` of that result's silence).
 * At most ``max_rate_per_second`` partials are analysed per second; the rest are dropped
   (their items are kept as the latest snapshot, so an orphan flush still sees them); finals
   are never dropped.
@@ -28,13 +34,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from amazon_transcribe.model import Item, Result, TranscriptEvent
+from typing import TYPE_CHECKING
 
 from audio_transcription.partial_results.buffer import ResultState
 from audio_transcription.partial_results.config import ProcessorConfig
 from audio_transcription.partial_results.dedup import DedupCache
 from audio_transcription.partial_results.model import (
+    REASON_EARLY,
     REASON_FINAL,
     REASON_FLUSH,
     REASON_ORPHAN,
@@ -44,8 +50,10 @@ from audio_transcription.partial_results.model import (
     Word,
     join_words,
 )
+from audio_transcription.partial_results.phrasing import HOLD_LIMIT, early_cut
 from audio_transcription.partial_results.rate_limiter import TokenBucket
 from audio_transcription.partial_results.stability import (
+    CLAUSE_END,
     PUNCTUATION,
     agreed_prefix,
     has_stability_flags,
@@ -53,6 +61,9 @@ from audio_transcription.partial_results.stability import (
     leading_stable,
     phrase_ends,
 )
+
+if TYPE_CHECKING:  # type names only: the package imports without the SDK
+    from amazon_transcribe.model import Item, Result, TranscriptEvent
 
 # A later partial's emitted items may shift by a few frames and still be the same words.
 _TAIL_TOLERANCE = 0.3
@@ -75,6 +86,7 @@ class ProcessorStats:
     fallbacks: int = 0
     corrections: int = 0
     forced: int = 0
+    early: int = 0
     segments: int = 0
 
     def snapshot(self) -> dict[str, int]:
@@ -194,18 +206,60 @@ class PartialResultProcessor:
             state.previous = items
         state.analysed = items
         state.settled_until = start + settled
-        if start >= len(items) or not self._partials_enabled:
+        state.note_settled(start + settled, now)
+        if start >= len(items) or not self._partials_enabled or self._waits_for_earlier(state, now):
             return
         pos = start
         for end in phrase_ends(items, start, settled, cfg.min_stability_threshold, cfg.pause_threshold,
                                cfg.min_clause_words, state.result_end):
-            self._emit(state, items, pos, end, now, REASON_STABLE, False, end <= start + settled, out)
+            last = items[end - 1]
+            continues = last.item_type == PUNCTUATION and (last.content or "") in CLAUSE_END
+            self._emit(state, items, pos, end, now, REASON_STABLE, False, end <= start + settled, out, continues)
             pos = end
+        self._cut_early(state, items, pos, start + settled, now, out)
+
+    def _cut_early(self, state: ResultState, items: Sequence[Item], pos: int, settled_end: int, now: float,
+                   out: list[Segment]) -> None:
+        """Emit settled words from ``pos`` as early phrases while ``early_cut`` finds one."""
+        cfg = self.config
+        while pos < settled_end:
+            waited = now - state.settled_since(pos, now)
+            end = early_cut(items, pos, settled_end, cfg.phrase_min_words, cfg.phrase_max_words, waited,
+                            cfg.phrase_max_wait)
+            if end is None or end <= pos:
+                return
+            self._emit(state, items, pos, end, now, REASON_EARLY, False, True, out, True)
+            self.stats.early += 1
+            pos = end
+
+    def _cut_if_waited(self, state: ResultState, now: float, out: list[Segment]) -> None:
+        """Between events: settled words that waited ``phrase_max_wait`` go out as an early phrase."""
+        cfg = self.config
+        if cfg.phrase_max_words <= 0:
+            return
+        items = state.items
+        if items is state.idle_items and state.emitted == state.idle_emitted and now < state.idle_until:
+            return  # checked these items already; only more waiting can change the answer, at idle_until
+        if self._waits_for_earlier(state, now):
+            return
+        start = self._align(state, items)
+        since = state.settled_since(start, now)
+        if start >= len(items) or now - since < cfg.phrase_max_wait:
+            return
+        settled_end = self._settled_end(state, items, start)
+        state.note_settled(settled_end, now)
+        before = len(out)
+        self._cut_early(state, items, start, settled_end, now, out)
+        if len(out) == before:
+            # Without a new partial, the cut can only change when the sentence-end hold runs out.
+            hold_end = since + HOLD_LIMIT * cfg.phrase_max_wait
+            state.idle_items, state.idle_emitted = items, state.emitted
+            state.idle_until = hold_end if now < hold_end else float("inf")
 
     def _force_if_waited(self, state: ResultState, now: float, out: list[Segment]) -> None:
         items = state.items
         start = self._align(state, items)
-        if start >= len(items):
+        if start >= len(items) or self._waits_for_earlier(state, now):
             return
         since = state.waiting_since(start)
         if since is None or now - since < self.config.max_buffer_timeout:
@@ -213,12 +267,33 @@ class PartialResultProcessor:
         settled_end = self._settled_end(state, items, start)
         if settled_end <= start:
             return  # nothing settled yet: unsettled words leave a partial only through an orphan flush
-        self._emit(state, items, start, settled_end, now, REASON_TIMEOUT, False, True, out)
+        self._emit(state, items, start, settled_end, now, REASON_TIMEOUT, False, True, out, True)
         self.stats.forced += 1
         # The words left over start their own wait now.
         seen = state.first_seen
         for i in range(state.emitted, len(seen)):
             seen[i] = max(seen[i], now)
+
+    def _waits_for_earlier(self, state: ResultState, now: float) -> bool:
+        """True while a result that started earlier still has words to emit: segments leave in
+        speech order (the next result's partials run while the previous one waits for its final).
+
+        A result silent for ``max_buffer_timeout`` stops holding later ones back (it may be an
+        orphan; its words then come after theirs).
+        """
+        if len(self._open) < 2:
+            return False
+        begins = _begins(state.items)
+        if begins is None:
+            return False
+        horizon = self.config.max_buffer_timeout
+        for other in self._open.values():
+            if other is state or len(other.items) <= other.emitted or now - other.last_update >= horizon:
+                continue
+            other_begins = _begins(other.items)
+            if other_begins is not None and other_begins < begins:
+                return True
+        return False
 
     def _settled_end(self, state: ResultState, items: Sequence[Item], start: int) -> int:
         if has_stability_flags(items, start):
@@ -236,6 +311,7 @@ class PartialResultProcessor:
                 self._close(state, now)
                 del self._open[state.result_id]
             elif self._partials_enabled and state.first_seen:
+                self._cut_if_waited(state, now, out)
                 self._force_if_waited(state, now, out)
         if now >= self._next_expire:
             self._dedup.expire(now)
@@ -295,7 +371,7 @@ class PartialResultProcessor:
         return len(out) > before
 
     def _emit(self, state: ResultState, items: Sequence[Item], start: int, end: int, now: float,
-              reason: str, is_final: bool, stable: bool, out: list[Segment]) -> None:
+              reason: str, is_final: bool, stable: bool, out: list[Segment], continues: bool = False) -> None:
         """Emit items[start:end] (minus cross-result duplicates) and advance the ledger."""
         rid = state.result_id
         dedup = self._dedup
@@ -331,11 +407,16 @@ class PartialResultProcessor:
             words.pop(0)  # a mark that closed the previous segment's sentence
         text = join_words(words, self.config.join_without_spaces)
         out.append(Segment(text, words[0].start_time, words[-1].end_time, rid, is_final,
-                           tuple(words), stable or is_final, reason))
+                           tuple(words), stable or is_final, reason, continues))
         self.stats.segments += 1
 
     def _close(self, state: ResultState, now: float) -> None:
         self._dedup.close(state.result_id, state.emitted, state.emitted_end, state.emitted_from, now)
+
+
+def _begins(items: Sequence[Item]) -> float | None:
+    """Start time of a result's first item."""
+    return items[0].start_time if items else None
 
 
 def _midpoint(item: Item) -> float | None:

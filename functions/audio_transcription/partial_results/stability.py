@@ -9,8 +9,10 @@ when the last two analysed partials agree on it and on everything before it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from amazon_transcribe.model import Item
+if TYPE_CHECKING:  # type names only: the package imports without the SDK
+    from amazon_transcribe.model import Item
 
 PUNCTUATION = "punctuation"
 # Marks that always end a phrase (Latin and CJK full stops, question and exclamation marks, ellipsis).

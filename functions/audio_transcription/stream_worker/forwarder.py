@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,8 @@ from audio_transcription.segments import encode_payload, segment_payload, segmen
 from audio_transcription.stream_worker.timeline import StreamTimeline
 
 _AUDIO_PAD = 0.05
+# A phrase that continues a sentence is measured with the sentence so far, up to this much audio.
+_SENTENCE_WINDOW = 10.0
 
 
 class SegmentForwarder:
@@ -37,6 +40,8 @@ class SegmentForwarder:
         self._analyze = analyze
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        # The sentence the last segment left open: (its timeline, start time, word timings so far).
+        self._sentence: tuple[StreamTimeline, float, list[tuple[float, float]]] | None = None
 
     def start(self) -> None:
         """Start the invoking task (call inside the event loop)."""
@@ -66,16 +71,30 @@ class SegmentForwarder:
         return payload
 
     def _dynamics(self, segment: Segment, timeline: StreamTimeline) -> dict[str, Any] | None:
-        audio = timeline.audio(segment.start_time, segment.end_time, pad=_AUDIO_PAD)
+        # A sentence cut into phrases of a few words is measured over the sentence so far: three
+        # words alone give a jumpy pace and level, and the listener hears one sentence.
+        start, word_timings = segment.start_time, segment.word_timings
+        open_sentence = self._sentence
+        if open_sentence is not None and open_sentence[0] is timeline and open_sentence[1] <= start:
+            start = max(open_sentence[1], segment.end_time - _SENTENCE_WINDOW)
+            word_timings = [t for t in open_sentence[2] if t[0] >= start] + word_timings
+        self._sentence = (timeline, start, word_timings) if segment.continues else None
+        audio = timeline.audio(start, segment.end_time, pad=_AUDIO_PAD)
         if audio.size == 0:
             return None
-        origin = max(0.0, segment.start_time - _AUDIO_PAD)
-        timings = [(max(0.0, s - origin), max(0.0, e - origin)) for s, e in segment.word_timings] or None
+        origin = max(0.0, start - _AUDIO_PAD)
+        timings = [(max(0.0, s - origin), max(0.0, e - origin)) for s, e in word_timings] or None
+        started = time.perf_counter()
         try:
-            return self._analyze(audio, timeline.sample_rate, self._thresholds, timings).to_dict()
+            dynamics = self._analyze(audio, timeline.sample_rate, self._thresholds, timings).to_dict()
         except Exception as error:  # noqa: BLE001 - a segment without dynamics is voiced plainly
             logger.warning("dynamics analysis failed", extra={"sessionId": self.session_id, "error": str(error)[:200]})
+            self._metrics.add_metric(name="EmotionAnalysisFailures", unit="Count", value=1)
             return None
+        # The emotion dynamics alarms watch these (service dimension of this function).
+        self._metrics.add_metric(name="EmotionExtractionLatency", unit="Milliseconds",
+                                 value=round((time.perf_counter() - started) * 1000.0, 3))
+        return dynamics
 
     async def _consume(self) -> None:
         while True:

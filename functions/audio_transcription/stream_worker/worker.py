@@ -40,8 +40,8 @@ from emotion_dynamics.dynamics import analyze_dynamics
 
 from audio_transcription.chunks import ChunkStore, StoredChunk
 from audio_transcription.feature_flag import FeatureFlag
-from audio_transcription.partial_results import PartialResultProcessor
 from audio_transcription.partial_results.model import Segment
+from audio_transcription.partial_results.processor import PartialResultProcessor
 from audio_transcription.quality import ISSUE_CLIPPING, ISSUE_LOW_SNR, ISSUE_SILENCE, QualityMonitor, pcm16
 from audio_transcription.replies import Replier
 from audio_transcription.settings import StreamWorkerSettings

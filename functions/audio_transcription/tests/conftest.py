@@ -13,7 +13,7 @@ from audio_transcription.audio_processor.rate_limit import ChunkRateLimiter
 from audio_transcription.audio_processor.session_gate import SessionGate
 from audio_transcription.chunks import ChunkStore
 from audio_transcription.feature_flag import FeatureFlag
-from audio_transcription.partial_results import ProcessorConfig
+from audio_transcription.partial_results.config import ProcessorConfig
 from audio_transcription.settings import AudioProcessorSettings, StreamWorkerSettings
 from audio_transcription.stream_worker.lease import LeaseStore
 from audio_transcription.stream_worker.worker import WorkerDeps

@@ -62,7 +62,11 @@ def load_replay(path: Path | str) -> Replay:
     path = Path(path)
     if not path.is_absolute() and not path.exists():
         path = DATA_DIR / (path.name if path.suffix == ".json" else f"{path.name}.json")
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    return replay_from_doc(json.loads(path.read_text(encoding="utf-8")), path.stem)
+
+
+def replay_from_doc(doc: dict[str, Any], name: str) -> Replay:
+    """A replay from a document in the data-file format (parsed by the SDK's parser)."""
     events = [(float(e["at"]), parse_event(e["TranscriptEvent"])) for e in doc["events"]]
     final_at: dict[str, float] = {}
     for at, event in events:
@@ -70,7 +74,7 @@ def load_replay(path: Path | str) -> Replay:
             if result.is_partial is False and result.result_id not in final_at:
                 final_at[result.result_id] = at
     return Replay(
-        name=path.stem,
+        name=name,
         description=doc.get("description", ""),
         stabilization=doc.get("stabilization"),
         events=events,

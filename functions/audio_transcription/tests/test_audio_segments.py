@@ -18,7 +18,7 @@ def test_payload_shape():
                         dynamics={"volume": {"level": "medium"}})
     assert p == {
         "sessionId": "golden-eagle-4821", "sequence": 100003, "segmentId": "golden-eagle-4821#100003",
-        "text": "Hello there.", "sourceLanguage": "en-US", "isFinal": False, "resultId": "r-1",
+        "text": "Hello there.", "sourceLanguage": "en-US", "isFinal": False, "continuesSentence": False, "resultId": "r-1",
         "startTime": 61.0, "endTime": 61.6, "emittedAt": 1700000000.123, "reason": "stable",
         "audioSpan": {"startTime": 61.0, "endTime": 61.6, "sampleRate": 16000},
         "dynamics": {"volume": {"level": "medium"}},

@@ -161,6 +161,23 @@ def test_metrics_of_a_run(world):
     assert "AudioQualityClipping" in m.values
     assert m.total("ErrorCount") == 0
     assert m.flushes >= 1
+    # The emotion dynamics alarms watch these: one analysis per segment that carries dynamics.
+    analysed = [p for p in segments(world) if p.get("dynamics")]
+    assert analysed and len(m.values["EmotionExtractionLatency"]) == len(analysed)
+    assert m.total("EmotionAnalysisFailures") == 0
+
+
+def test_a_failed_emotion_analysis_is_counted_and_the_segment_still_goes_out(world):
+    def broken(*args, **kwargs):
+        raise ValueError("analysis broke")
+
+    world.put_session()
+    send_all(world, script(6))
+    run_worker(world, worker_starts(world)[0]["leaseId"], analyze=broken)
+    sent = segments(world)
+    assert sent and all(p.get("dynamics") is None for p in sent)
+    assert world.metrics.total("EmotionAnalysisFailures") == len(sent)
+    assert "EmotionExtractionLatency" not in world.metrics.values
 
 
 def test_worker_that_dies_mid_stream_is_replaced_and_no_chunk_is_lost(world):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from audio_transcription.partial_results import PartialResultProcessor, ProcessorConfig
+from audio_transcription.partial_results.config import ProcessorConfig
 from audio_transcription.partial_results.model import join_words
+from audio_transcription.partial_results.processor import PartialResultProcessor
 from audio_transcription.partial_results.rate_limiter import TokenBucket
 from audio_transcription.tests.replays import spoken
 from audio_transcription.tests.transcripts import event, items_from_text, mark, result, word
@@ -12,8 +13,9 @@ from common.settings import SettingsError
 
 
 def proc(**overrides) -> PartialResultProcessor:
+    # Each test here isolates one rule, so early phrases (test_partial_phrasing.py) are off.
     base = dict(min_stability_threshold=1.0, max_buffer_timeout=7.0, pause_threshold=2.0,
-                orphan_timeout=15.0, max_rate_per_second=10, dedup_cache_ttl=10)
+                orphan_timeout=15.0, max_rate_per_second=10, dedup_cache_ttl=10, phrase_max_words=0)
     base.update(overrides)
     return PartialResultProcessor(ProcessorConfig(**base))
 

@@ -1,7 +1,8 @@
 """Hypothesis: random partial sequences converging to a final result.
 
 Strict property (threshold 1.0, truthful stability flags or none at all): the spoken words
-emitted for a result, concatenated, are exactly the final result's words, each once.
+emitted for a result, concatenated, are exactly the final result's words, each once, with
+early phrases on (any minimum/maximum words and wait) or off.
 Loose property (any threshold, tails that repeat their mistakes): no stretch of audio is
 emitted twice, and every word of the final is emitted or lies in audio already emitted.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from audio_transcription.partial_results import PartialResultProcessor, ProcessorConfig
+from audio_transcription.partial_results.config import ProcessorConfig
+from audio_transcription.partial_results.processor import PartialResultProcessor
 from audio_transcription.tests.replays import spoken
 from audio_transcription.tests.transcripts import event, mark, result, word
 from hypothesis import HealthCheck, given, settings
@@ -84,7 +86,17 @@ def configs(draw, strict: bool):
         dedup_cache_ttl=draw(st.sampled_from([0, 1, 10])),
         partial_results_enabled=draw(st.booleans()),
         min_clause_words=draw(st.integers(1, 5)),
+        **draw(phrasing()),
     )
+
+
+@st.composite
+def phrasing(draw):
+    """Early-phrase settings: off, or any minimum/maximum words and wait."""
+    max_words = draw(st.sampled_from([0, 1, 2, 3, 5, 8]))
+    min_words = draw(st.integers(1, max(1, max_words)))
+    return {"phrase_max_words": max_words, "phrase_min_words": min_words,
+            "phrase_max_wait": draw(st.floats(0.05, 2.0))}
 
 
 def run(script: Script, cfg: ProcessorConfig, tick: float = 0.25):

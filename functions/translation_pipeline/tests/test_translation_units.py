@@ -158,7 +158,7 @@ def test_translation_caption_one_message_normally():
     body = json.loads(msg)
     assert body == {"type": "caption", "sessionId": "golden-eagle-4821", "sequence": 7, "segmentId": "golden-eagle-4821#7",
                     "language": "es", "sourceLanguage": "en-US", "translated": True, "isFinal": True,
-                    "part": 1, "parts": 1, "text": "Buenos días a todos."}
+                    "continuesSentence": False, "part": 1, "parts": 1, "text": "Buenos días a todos."}
 
 
 def test_translation_oversize_caption_split_into_parts():
