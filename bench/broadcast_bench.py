@@ -141,7 +141,7 @@ def bench_real_client(listeners: int, post_ms: float, concurrency: int, runs: in
     from translation_pipeline import clients
 
     clients.reset()
-    client = clients.get("management", concurrency + 16, f"http://127.0.0.1:{port}/dev")
+    client = clients.get("management_sdk", concurrency + 16, f"http://127.0.0.1:{port}/dev")
     broadcaster = Broadcaster(client, None, concurrency, 3, 0.05, 1.0)
     connections = [f"conn-{i:04d}" for i in range(listeners)]
     broadcaster.broadcast("bench-session", connections, [CAPTION])  # open the pool's connections

@@ -26,25 +26,23 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 import aiohttp
-import numpy as np
+
+from clients.audio import load_pcm16
 
 SAMPLE_RATE = 16000
 CHUNK_SECONDS = 0.1
 CHUNK_BYTES = int(SAMPLE_RATE * CHUNK_SECONDS) * 2
-DEFAULT_TEXT = ("Good morning everyone and thank you for joining this session. "
-                "Today we will talk about the weather and the plans for the coming week.")
+DEFAULT_RECORDING = Path(__file__).resolve().parent.parent / "local" / "data" / "speech-en-us.flac"
 
 
 class SmokeFailure(Exception):
@@ -288,31 +286,17 @@ def is_type(kind: str, **fields: Any) -> Callable[[dict[str, Any]], bool]:
 # ---------------------------------------------------------------- audio
 
 def load_recording(path: Optional[Path]) -> bytes:
-    """16 kHz mono PCM16 of a WAV file (converted if needed), or of speech espeak-ng says."""
-    if path is None:
-        path = _speak(DEFAULT_TEXT)
-    with wave.open(str(path), "rb") as wav:
-        if wav.getsampwidth() != 2:
-            raise SmokeFailure(f"{path}: only 16-bit PCM WAV files are supported")
-        rate, channels = wav.getframerate(), wav.getnchannels()
-        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float32)
-    if channels > 1:
-        samples = samples.reshape(-1, channels).mean(axis=1)
-    if rate != SAMPLE_RATE:
-        positions = np.arange(0, len(samples) - 1, rate / SAMPLE_RATE)
-        samples = np.interp(positions, np.arange(len(samples)), samples)
-    pcm = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
+    """16 kHz mono PCM16 of a WAV/FLAC/OGG file (default: the shipped English recording)."""
+    path = path or DEFAULT_RECORDING
+    if not path.is_file():
+        raise SmokeFailure(f"{path}: no such recording")
+    try:
+        pcm = load_pcm16(path)
+    except (ValueError, RuntimeError) as error:
+        raise SmokeFailure(f"{path}: {error}") from None
     if len(pcm) < CHUNK_BYTES * 10:
         raise SmokeFailure(f"{path}: the recording is shorter than one second")
     return pcm
-
-
-def _speak(text: str) -> Path:
-    if not shutil.which("espeak-ng"):
-        raise SmokeFailure("no --audio given and espeak-ng is not installed to make a recording")
-    path = Path(tempfile.mkdtemp(prefix="smoke-")) / "speech.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True, capture_output=True)
-    return path
 
 
 def chunks(pcm: bytes) -> list[bytes]:
@@ -549,7 +533,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     where.add_argument("--local", metavar="URL", help="local mode, e.g. http://127.0.0.1:8787")
     parser.add_argument("--source-language", default="en-US")
     parser.add_argument("--languages", default="es,en", help="listener languages, comma-separated (default es,en)")
-    parser.add_argument("--audio", type=Path, help="a WAV recording (default: espeak-ng says a sentence)")
+    parser.add_argument("--audio", type=Path, help="a WAV/FLAC/OGG recording (default: local/data/speech-en-us.flac)")
     parser.add_argument("--username", help="Cognito test user (or SMOKE_USERNAME); default: a temporary user")
     parser.add_argument("--password", help="its password (or SMOKE_PASSWORD)")
     parser.add_argument("--timeout", type=float, default=45.0, help="seconds to wait for delivery")

@@ -165,6 +165,10 @@ class TranslationConfig:
     broadcastConcurrency: int = setting(int, 1, 500, doc="Parallel post_to_connection calls per segment.")
     maxRetries: int = setting(int, 0, 10, doc="Retries of Translate and Polly per language.")
     audioFormat: str = setting(str, choices=("mp3", "ogg_vorbis"), doc="Audio format sent to listeners.")
+    combineCaptionAudio: bool = setting(bool, doc="Send a segment's caption with its audio inside, one post per listener, "
+                                                  "when it fits one frame (false: caption first, audio after).")
+    fanoutShardListeners: int = setting(int, 0, 5000, doc="Listeners of one language above this are posted by parallel "
+                                                         "invocations in shards of this size; 0 turns shards off.")
 
 
 @dataclass(frozen=True)
@@ -268,6 +272,9 @@ def _check_relations(cfg: StackConfig) -> None:
     if t.phraseMaxWords and t.phraseMinWords > t.phraseMaxWords:
         raise ConfigError("config key 'transcription:phraseMinWords' must not exceed 'transcription:phraseMaxWords' "
                           f"(unless that is 0, off), got {t.phraseMinWords} and {t.phraseMaxWords}")
+    shard = cfg.translation.fanoutShardListeners
+    if shard and shard < 50:
+        raise ConfigError(f"config key 'translation:fanoutShardListeners' must be 0 (off) or at least 50, got {shard}")
     if bool(s.cognitoUserPoolId) != bool(s.cognitoClientId):
         raise ConfigError("config keys 'session:cognitoUserPoolId' and 'session:cognitoClientId' are set together or not at all")
     _check_alerting(cfg.alerting)

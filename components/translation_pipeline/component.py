@@ -60,6 +60,11 @@ class TranslationPipeline(pulumi.ComponentResource):
             args.sessions.api.manage_connections_statement(),
             {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.failures.arn]},
         ]
+        if cfg.fanoutShardListeners:
+            # Shards of a large audience go to async invocations of this function (any alias or version of it).
+            own_arn = platform.function_arn(f"{name}-processor")
+            statements.append({"Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+                               "Resource": [own_arn, pulumi.Output.concat(own_arn, ":*")]})
         self.function = LambdaFunction(f"{name}-processor", LambdaFunctionArgs(
             platform=platform, service=SERVICE, code_bundle="translation_pipeline",
             description="Translates a segment per listener language, voices it once and broadcasts it",
@@ -79,6 +84,8 @@ class TranslationPipeline(pulumi.ComponentResource):
                     "BROADCAST_CONCURRENCY": str(cfg.broadcastConcurrency),
                     "MAX_RETRIES": str(cfg.maxRetries),
                     "AUDIO_FORMAT": cfg.audioFormat,
+                    "COMBINE_CAPTION_AUDIO": "true" if cfg.combineCaptionAudio else "false",
+                    "FANOUT_SHARD_LISTENERS": str(cfg.fanoutShardListeners),
                 },
             ),
         ), opts=child)

@@ -16,6 +16,7 @@ from common.observability import lambda_entry, logger, metrics
 
 from . import clients
 from . import telemetry as m
+from .fanout import SHARD_POST, InvalidShardPost, ShardPost
 from .processor import DEFAULT_LEASE_SECONDS, ProcessResult, TranslationProcessor, build_processor
 from .segment import InvalidSegment, Segment
 from .settings import get_settings
@@ -40,6 +41,7 @@ def get_processor() -> TranslationProcessor:
                 translate=clients.get("translate", 16),
                 polly=clients.get("polly", 16),
                 management=clients.get("management", pool, settings.websocket_endpoint),
+                lambda_client=clients.get("lambda", 16) if settings.fanout_shard_listeners else None,
             )
         return _processor
 
@@ -59,6 +61,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 
 def handle(event: Any, context: Any) -> ProcessResult:
     """The handler without the Powertools decorators; metrics land in Powertools' buffer."""
+    if isinstance(event, dict) and event.get("type") == SHARD_POST:
+        return handle_shard(event)
     try:
         segment = Segment.from_event(event)
     except InvalidSegment as exc:
@@ -77,11 +81,29 @@ def handle(event: Any, context: Any) -> ProcessResult:
         logger.exception("translation processor could not be built")
         raise
     try:
-        return processor.process(segment, lease_seconds=_lease_seconds(context))
+        return processor.process(segment, lease_seconds=_lease_seconds(context),
+                                 function_name=getattr(context, "invoked_function_arn", None))
     except Exception:
         processor.recorder.count(m.ERROR_COUNT)
         logger.exception("segment processing failed; Lambda will retry")
         raise
+    finally:
+        processor.recorder.flush_to(metrics)
+
+
+def handle_shard(event: dict[str, Any]) -> ProcessResult:
+    """Post one shard handed over by another invocation (see ``fanout``)."""
+    try:
+        post = ShardPost.from_event(event)
+    except InvalidShardPost as exc:
+        metrics.add_metric(name=m.INVALID_SEGMENTS, unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=m.ERROR_COUNT, unit=MetricUnit.Count, value=1)
+        logger.warning("invalid shard payload; dropped", extra={"error": str(exc), "payloadKeys": sorted(map(str, event))})
+        return ProcessResult("invalid", None, str(exc))
+    logger.append_keys(sessionId=post.session_id, segmentId=post.segment_id)
+    processor = get_processor()
+    try:
+        return processor.post_shard(post)
     finally:
         processor.recorder.flush_to(metrics)
 

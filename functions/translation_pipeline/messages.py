@@ -101,3 +101,19 @@ def split_text_to_budget(text: str, budget: int) -> list[str]:
 
 def _json_size(text: str) -> int:
     return len(json.dumps(text, ensure_ascii=False).encode("utf-8")) - 2
+
+
+def caption_with_audio_message(ref: SegmentRef, text: str, source_language: str, translated: bool, is_final: bool,
+                               audio: bytes, audio_format: str, voice_id: str, budget: int = FRAME_BUDGET_BYTES,
+                               continues_sentence: bool = False) -> bytes | None:
+    """The caption with the segment's whole audio inside it (one post per listener instead of two), or
+    None when that message would be over ``budget``: then the caption and the audio parts go separately.
+
+    The audio rides in the caption's optional ``audio`` object, so a listener tells the two
+    forms apart by that field, and a client that knows only captions still shows the text."""
+    body = message(CAPTION, **ref.fields(), sourceLanguage=source_language, translated=translated, isFinal=is_final,
+                   continuesSentence=continues_sentence, part=1, parts=1, text=text,
+                   audio={"format": audio_format, "mimeType": MIME_TYPES.get(audio_format, "application/octet-stream"),
+                          "voiceId": voice_id, "data": base64.b64encode(audio).decode("ascii")})
+    encoded = encode(body)
+    return encoded if len(encoded) <= budget else None

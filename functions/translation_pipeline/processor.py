@@ -28,9 +28,10 @@ from emotion_dynamics.synthesis import PollySynthesizer, SynthesisError
 from . import telemetry as m
 from .broadcast import Broadcaster, BroadcastResult, ConnectionCleaner
 from .continuation import open_ended
+from .fanout import ShardDispatcher, ShardPost, shard_events, split_shards
 from .idempotency import SegmentLedger
 from .listeners import find_listeners, load_session
-from .messages import SegmentRef, audio_messages, caption_messages
+from .messages import SegmentRef, audio_messages, caption_messages, caption_with_audio_message
 from .segment import Segment
 from .settings import TranslationSettings
 from .telemetry import MetricsRecorder
@@ -62,6 +63,8 @@ class LanguageOutcome:
     translate_ms: float = 0.0
     synthesis_ms: float = 0.0
     broadcast_ms: float = 0.0
+    shards: int = 1  # this invocation's share plus the shards handed to other invocations
+    dispatched: int = 0  # connections handed to shard invocations (their outcomes are counted there)
 
     def absorb(self, result: BroadcastResult, is_caption: bool) -> None:
         """Fold a broadcast's result in."""
@@ -78,7 +81,7 @@ class LanguageOutcome:
 class ProcessResult:
     """The outcome of one invocation (returned by the handler; useful to async on-success destinations)."""
 
-    status: str  # processed | duplicate | suppressed | no_listeners | invalid
+    status: str  # processed | duplicate | suppressed | no_listeners | invalid | shard_posted
     segment_id: str | None
     reason: str | None = None
     languages: dict[str, LanguageOutcome] = field(default_factory=dict)
@@ -98,7 +101,8 @@ class TranslationProcessor:
     def __init__(self, *, dynamodb: Any, settings: TranslationSettings, cache: TranslationCache, translator: Translator,
                  voices: VoiceCatalog, synthesizer: Any, broadcaster: Broadcaster, ledger: SegmentLedger,
                  recorder: MetricsRecorder | None = None, clock: Callable[[], float] = time.time,
-                 perf: Callable[[], float] = time.perf_counter, executor: ThreadPoolExecutor | None = None) -> None:
+                 perf: Callable[[], float] = time.perf_counter, executor: ThreadPoolExecutor | None = None,
+                 dispatcher: ShardDispatcher | None = None) -> None:
         self._dynamodb = dynamodb
         self._settings = settings
         self._cache = cache
@@ -107,6 +111,7 @@ class TranslationProcessor:
         self._synthesizer = synthesizer
         self._broadcaster = broadcaster
         self._ledger = ledger
+        self._dispatcher = dispatcher
         self.recorder = recorder or MetricsRecorder()
         self._clock = clock
         self._perf = perf
@@ -118,8 +123,12 @@ class TranslationProcessor:
         self._executor.shutdown(wait=True)
         self._broadcaster.shutdown()
 
-    def process(self, segment: Segment, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> ProcessResult:
+    def process(self, segment: Segment, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+                function_name: str | None = None) -> ProcessResult:
         """Translate, voice and broadcast one segment; metrics go to ``self.recorder``.
+
+        ``function_name`` is this invocation's function ARN (alias included), which shard
+        invocations run; without it, the settings' function name.
 
         Per-language failures are absorbed and counted; anything else (DynamoDB down, a bug)
         releases the claim and propagates, so Lambda retries."""
@@ -161,7 +170,7 @@ class TranslationProcessor:
             lookup_started = self._perf()
             cached = self._cached_translations(segment, pending)
             timings["cache"] = self._ms_since(lookup_started)
-            futures = {lang: self._executor.submit(self._serve_language, segment, lang, conns, cached.get(lang))
+            futures = {lang: self._executor.submit(self._serve_language, segment, lang, conns, cached.get(lang), function_name)
                        for lang, conns in pending.items()}
             # Wait for every language before deciding, so a failure in one never abandons another mid-broadcast.
             wait(futures.values())
@@ -175,6 +184,7 @@ class TranslationProcessor:
         timings["total"] = self._ms_since(started)
         result = ProcessResult("processed", segment.segment_id, None if complete else "language_failed", outcomes, timings)
         logger.info("segment processed", extra={
+            "emittedAt": segment.emitted_at,  # with listeners' receive times, the delivery latency (load test)
             "timings": {k: round(v, 1) for k, v in timings.items()},
             "languages": {lang: {"listeners": o.listeners, "delivered": o.delivered, "gone": o.gone, "failed": o.failed,
                                  "audioParts": o.audio_parts, "failure": o.failure, "cacheHit": o.cache_hit,
@@ -204,7 +214,8 @@ class TranslationProcessor:
         self.recorder.count(m.CACHE_MISS, len(wanted) - len(hits))
         return hits
 
-    def _serve_language(self, segment: Segment, language: str, connections: list[str], cached: str | None) -> LanguageOutcome:
+    def _serve_language(self, segment: Segment, language: str, connections: list[str], cached: str | None,
+                        function_name: str | None = None) -> LanguageOutcome:
         outcome = LanguageOutcome(language, len(connections))
         text = self._text_for(segment, language, cached, outcome)
         if text is None:
@@ -212,12 +223,110 @@ class TranslationProcessor:
         ref = SegmentRef(segment.session_id, segment.sequence, segment.segment_id, language)
         # A phrase cut mid-sentence is shown and voiced without a sentence-final mark.
         shown = open_ended(text) if segment.continues_sentence else text
+        shards = split_shards(connections, self._settings.fanout_shard_listeners)
+        if self._settings.combine_caption_audio or len(shards) > 1:
+            self._serve_whole_segment(segment, ref, shown, shards, outcome, function_name)
+        else:
+            self._serve_caption_first(segment, ref, shown, connections, outcome)
+        if outcome.translated and not outcome.cache_hit:
+            # After the listeners are served: the cache write is off the critical path.
+            self._cache.put(cache_key(segment.source_language, language, segment.text),
+                            segment.source_language, language, text)
+        self._ledger.languages_done(segment.segment_id, [language])
+        return outcome
+
+    def _serve_whole_segment(self, segment: Segment, ref: SegmentRef, text: str, shards: list[list[str]],
+                             outcome: LanguageOutcome, function_name: str | None) -> None:
+        """Synthesize, then post every message of the segment to each connection in one go: the caption
+        with the audio inside when it fits (one post per listener), else the caption and the audio parts.
+        Shards past the first go to parallel invocations with the same messages."""
+        captions = caption_messages(ref, text, segment.source_language, translated=outcome.translated, is_final=segment.is_final,
+                                    continues_sentence=segment.continues_sentence)
+        audio = self._synthesize(segment, ref.language, text, outcome)
+        broadcast_started = self._perf()
+        messages = list(captions)
+        separate: list[bytes] = []
+        if audio is not None:
+            combined = None
+            if self._settings.combine_caption_audio and len(captions) == 1:
+                combined = caption_with_audio_message(ref, text, segment.source_language, outcome.translated, segment.is_final,
+                                                      audio, self._settings.audio_format, outcome.voice_id or "",
+                                                      continues_sentence=segment.continues_sentence)
+            parts = [combined] if combined is not None else audio_messages(ref, audio, self._settings.audio_format,
+                                                                           outcome.voice_id or "")
+            outcome.audio_parts = len(parts)
+            if combined is not None:
+                separate = list(captions) + audio_messages(ref, audio, self._settings.audio_format, outcome.voice_id or "")
+            messages = [combined] if combined is not None else messages + parts
+        local = self._dispatch_shards(segment, ref.language, shards, messages, outcome, function_name)
+        result = self._broadcaster.broadcast(segment.session_id, local, messages)
+        if separate and result.failure_codes.get("PayloadTooLargeException"):
+            result = self._split_after_413(segment, result, separate)
+        outcome.caption_sent = bool(result.delivered) or outcome.dispatched > 0
+        outcome.absorb(result, is_caption=True)
+        self._count_broadcast(result)
+        outcome.broadcast_ms = self._ms_since(broadcast_started)
+
+    def _split_after_413(self, segment: Segment, first: BroadcastResult, separate: list[bytes]) -> BroadcastResult:
+        """413 on the one-message form: send those connections the caption and the audio parts instead."""
+        logger.warning("combined message refused as too large; sending caption and audio separately",
+                       extra={"connections": len(first.failed)})
+        again = self._broadcaster.broadcast(segment.session_id, first.failed, separate)
+        last = [t for t in (first.last_posted_at, again.last_posted_at) if t is not None]
+        return BroadcastResult(delivered=first.delivered + again.delivered, gone=first.gone + again.gone,
+                               failed=again.failed, failure_codes=again.failure_codes, retries=first.retries + again.retries,
+                               posts=first.posts + again.posts, last_posted_at=max(last) if last else None)
+
+    def _dispatch_shards(self, segment: Segment, language: str, shards: list[list[str]], messages: list[bytes],
+                         outcome: LanguageOutcome, function_name: str | None) -> list[str]:
+        """Hand every shard but the first to an async invocation; returns the connections posted here
+        (the first shard, plus any shard whose invocation could not be made)."""
+        local = list(shards[0])
+        if len(shards) == 1:
+            return local
+        if self._dispatcher is None:
+            logger.warning("listeners over the shard size but no dispatcher; posting every shard here",
+                           extra={"targetLanguage": language, "shards": len(shards)})
+            return [c for shard in shards for c in shard]
+        outcome.shards = len(shards)
+        posts = shard_events(segment.session_id, segment.segment_id, language, shards[1:], messages, segment.emitted_at)
+        for post, error in zip(posts, self._dispatcher.dispatch_all(posts, function_name), strict=True):
+            if error is None:
+                outcome.dispatched += len(post.connection_ids)
+                self.recorder.count(m.SHARDS_DISPATCHED)
+            else:
+                logger.warning("shard invocation failed; posting it here", extra={"targetLanguage": language, "error": str(error)})
+                local.extend(post.connection_ids)
+        return local
+
+    def post_shard(self, post: ShardPost) -> ProcessResult:
+        """Post a shard handed over by another invocation (``shardPost`` event): the same messages, in
+        order, to each of its connections, with the same per-connection outcomes and metrics."""
+        outcome = LanguageOutcome(post.language, len(post.connection_ids))
+        started = self._perf()
+        result = self._broadcaster.broadcast(post.session_id, list(post.connection_ids), list(post.messages))
+        outcome.caption_sent = bool(result.delivered)
+        outcome.absorb(result, is_caption=True)
+        outcome.broadcast_ms = self._ms_since(started)
+        self._count_broadcast(result)
+        if post.emitted_at is not None and result.last_posted_at is not None:
+            self.recorder.timing(m.END_TO_END_LATENCY, (result.last_posted_at - post.emitted_at) * 1000)
+        logger.info("shard posted", extra={"targetLanguage": post.language, "shard": post.shard, "shards": post.shards,
+                                           "listeners": outcome.listeners, "delivered": outcome.delivered,
+                                           "gone": outcome.gone, "failed": outcome.failed,
+                                           "broadcastMs": round(outcome.broadcast_ms, 1)})
+        return ProcessResult("shard_posted", post.segment_id, None, {post.language: outcome},
+                             {"total": outcome.broadcast_ms})
+
+    def _serve_caption_first(self, segment: Segment, ref: SegmentRef, text: str, connections: list[str],
+                             outcome: LanguageOutcome) -> None:
+        language = ref.language
         broadcast_started = self._perf()
         # The caption goes out while Polly synthesizes: captions do not wait for voice.
         caption = self._broadcaster.start(segment.session_id, connections, caption_messages(
-            ref, shown, segment.source_language, translated=outcome.translated, is_final=segment.is_final,
+            ref, text, segment.source_language, translated=outcome.translated, is_final=segment.is_final,
             continues_sentence=segment.continues_sentence))
-        audio = self._synthesize(segment, language, shown, outcome)
+        audio = self._synthesize(segment, language, text, outcome)
         caption_result = caption.result()
         outcome.caption_sent = bool(caption_result.delivered)
         outcome.absorb(caption_result, is_caption=True)
@@ -231,12 +340,6 @@ class TranslationProcessor:
             outcome.absorb(audio_result, is_caption=False)
             self._count_broadcast(audio_result)
         outcome.broadcast_ms = self._ms_since(broadcast_started)
-        if outcome.translated and not outcome.cache_hit:
-            # After the listeners are served: the cache write is off the critical path.
-            self._cache.put(cache_key(segment.source_language, language, segment.text),
-                            segment.source_language, language, text)
-        self._ledger.languages_done(segment.segment_id, [language])
-        return outcome
 
     def _text_for(self, segment: Segment, language: str, cached: str | None, outcome: LanguageOutcome) -> str | None:
         if same_language(segment.source_language, language):
@@ -315,7 +418,7 @@ class TranslationProcessor:
 
 def build_processor(settings: TranslationSettings, *, dynamodb: Any, translate: Any, polly: Any, management: Any,
                     sleep: Callable[[float], None] = time.sleep, rng: Callable[[], float] = random.random,
-                    clock: Callable[[], float] = time.time) -> TranslationProcessor:
+                    clock: Callable[[], float] = time.time, lambda_client: Any = None) -> TranslationProcessor:
     """Wire a processor from settings and clients (the handler's and the end-to-end test's entry)."""
     s = settings
     recorder = MetricsRecorder()
@@ -333,5 +436,6 @@ def build_processor(settings: TranslationSettings, *, dynamodb: Any, translate: 
         ledger=SegmentLedger(dynamodb, s.cache_table, clock=clock),
         recorder=recorder,
         clock=clock,
+        dispatcher=ShardDispatcher(lambda_client, settings.function_name) if lambda_client is not None else None,
     )
 

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from common.settings import SettingsError, env_float, env_int, env_str
+from common.settings import SettingsError, env_bool, env_float, env_int, env_str
 from common.tables import CONNECTIONS_BY_SESSION_INDEX
 from emotion_dynamics.dynamics import DynamicsThresholds
 
@@ -30,6 +30,12 @@ class TranslationSettings:
     retry_max_delay: float = 2.0
     default_voice_id: str = ""
     typical_wpm: float = 145.0
+    # One post per listener (caption with the audio inside) when it fits; false: caption first, audio after.
+    combine_caption_audio: bool = False
+    # Listeners of one language above this are split into shards posted by async self-invocations; 0: never.
+    fanout_shard_listeners: int = 0
+    # This function, for shard invocations when the handler has no context (set by Lambda itself).
+    function_name: str = ""
 
     @property
     def cache_ttl_seconds(self) -> int:
@@ -54,6 +60,9 @@ class TranslationSettings:
             default_voice_id=env_str("DEFAULT_VOICE_ID", "", env=env).strip(),
             # SSML rate is relative to this pace: the emotion component's "medium" band (RATE_* variables).
             typical_wpm=DynamicsThresholds.from_env(env).typical_wpm,
+            combine_caption_audio=env_bool("COMBINE_CAPTION_AUDIO", False, env=env),
+            fanout_shard_listeners=env_int("FANOUT_SHARD_LISTENERS", 0, env=env),
+            function_name=env_str("AWS_LAMBDA_FUNCTION_NAME", "", env=env),
         )
         settings.validate()
         return settings
@@ -70,6 +79,8 @@ class TranslationSettings:
             raise SettingsError("environment variable MAX_RETRIES must be between 0 and 10")
         if self.audio_format not in AUDIO_FORMATS:
             raise SettingsError(f"environment variable AUDIO_FORMAT must be one of {', '.join(AUDIO_FORMATS)}")
+        if self.fanout_shard_listeners and not 50 <= self.fanout_shard_listeners <= 5000:
+            raise SettingsError("environment variable FANOUT_SHARD_LISTENERS must be 0 (off) or between 50 and 5000")
         if not 0 < self.retry_base_delay <= self.retry_max_delay:
             raise SettingsError("environment variables RETRY_BASE_DELAY and RETRY_MAX_DELAY must satisfy 0 < base <= max")
 

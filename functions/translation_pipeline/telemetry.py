@@ -34,6 +34,7 @@ CAPTION_ONLY = "CaptionOnly"
 INVALID_SEGMENTS = "InvalidSegments"
 ERROR_COUNT = "ErrorCount"
 MESSAGES_POSTED = "MessagesPosted"
+SHARDS_DISPATCHED = "ShardsDispatched"
 
 PER_LANGUAGE = frozenset({LANGUAGE_FAILURES, CAPTION_ONLY})
 

@@ -51,3 +51,15 @@ def test_alarms_of_the_design(deployments, stack):
 
 def test_reserved_concurrency_follows_config(tuned):
     assert processor(tuned).inputs["reservedConcurrentExecutions"] == 33
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_processor_may_invoke_itself_for_shards(deployments, stack):
+    deployment = deployments[stack]
+    function = processor(deployment)
+    variables = function.inputs["environment"]["variables"]
+    assert variables["FANOUT_SHARD_LISTENERS"] == "500" and variables["COMBINE_CAPTION_AUDIO"] == "true"
+    statements = deployment.policy_statements(function)
+    [invoke] = [s for s in statements if s["Action"] == ["lambda:InvokeFunction"]]
+    own = f"arn:aws:lambda:us-east-1:123456789012:function:{function.inputs['name']}"
+    assert invoke["Resource"] == [own, f"{own}:*"]  # itself (any alias), nothing else

@@ -1,0 +1,109 @@
+"""Lean ``@connections`` poster vs botocore's client, side by side in one run.
+
+    python bench/poster_bench.py [--listeners 500] [--post-ms 25] [--concurrency 64] [--runs 5]
+
+One message to N listeners through the same ``Broadcaster`` (bounded thread pool), once with
+botocore's ``apigatewaymanagementapi`` client (``clients.get("management_sdk")``) and
+once with ``connections_poster.ConnectionsPoster``, against a local HTTP/1.1 keep-alive server
+in its own process that answers every POST after --post-ms. Reports wall time per broadcast
+and the client process's CPU per post (both medians over --runs). Goals for the lean poster:
+500 posts <= 0.25 s wall, <= 0.3 ms CPU per post. Prints figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "functions"), str(Path(__file__).resolve().parents[1])]
+for _name, _value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_SESSION_TOKEN": "bench-token",
+                      "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    os.environ.setdefault(_name, _value)
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+from translation_pipeline import clients  # noqa: E402
+from translation_pipeline.broadcast import Broadcaster  # noqa: E402
+from translation_pipeline.connections_poster import ConnectionsPoster  # noqa: E402
+
+CAPTION = b'{"type":"caption","sessionId":"bench-session","sequence":1,"text":"' + b"x" * 120 + b'"}'
+
+
+class _SlowConnections(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway does
+    delay = 0.025
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if not self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 Credential="):
+            self.send_response(403)
+        else:
+            time.sleep(self.delay)
+            self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_args) -> None:
+        pass
+
+
+def _serve(port_queue: multiprocessing.Queue, delay: float) -> None:
+    _SlowConnections.delay = delay
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowConnections)
+    server.daemon_threads = True
+    server.request_queue_size = 256
+    port_queue.put(server.server_address[1])
+    server.serve_forever()
+
+
+def measure(client, listeners: int, concurrency: int, runs: int) -> tuple[float, float, float]:
+    """(median wall s, best wall s, median CPU ms per post) of one message to ``listeners``."""
+    broadcaster = Broadcaster(client, None, concurrency, 3, 0.05, 1.0)
+    connections = [f"conn-{i:04d}=" for i in range(listeners)]
+    broadcaster.broadcast("bench-session", connections, [CAPTION])  # open the pool's connections, start threads
+    walls, cpus = [], []
+    for _ in range(runs):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result = broadcaster.broadcast("bench-session", connections, [CAPTION])
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu_started)
+        assert len(result.delivered) == listeners, result.failure_codes
+    broadcaster.shutdown()
+    return statistics.median(walls), min(walls), statistics.median(cpus) / listeners * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--listeners", type=int, default=500)
+    parser.add_argument("--post-ms", type=float, default=25.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    ports: multiprocessing.Queue = multiprocessing.Queue()
+    server = multiprocessing.Process(target=_serve, args=(ports, args.post_ms / 1000), daemon=True)
+    server.start()
+    endpoint = f"http://127.0.0.1:{ports.get(timeout=30)}/dev"
+    try:
+        clients.reset()
+        boto = clients.get("management_sdk", args.concurrency + 16, endpoint)
+        lean = ConnectionsPoster(endpoint, pool_size=args.concurrency + 16)
+        ideal = -(-args.listeners // args.concurrency) * args.post_ms / 1000
+        print(f"{args.listeners} posts, {args.post_ms:g} ms per post, concurrency {args.concurrency} "
+              f"(ideal wall {ideal:.3f} s), median of {args.runs} runs:")
+        for name, client in (("botocore", boto), ("lean", lean)):
+            wall, best, cpu = measure(client, args.listeners, args.concurrency, args.runs)
+            print(f"  {name:<9} wall {wall:.3f} s (best {best:.3f} s)   client CPU {cpu:.3f} ms/post")
+        lean.close()
+    finally:
+        clients.reset()
+        server.terminate()
+        server.join()
+
+
+if __name__ == "__main__":
+    main()
