@@ -111,9 +111,12 @@ def speech_wav(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(speech_wav):
-    """Headless Debian Chromium with a fake microphone playing `speech_wav` and autoplay allowed."""
+    """Headless Debian Chromium with a fake microphone playing `speech_wav` and autoplay allowed.
+
+    Per module, not per session: Playwright's sync API holds an event loop in this thread while it
+    runs, and tests elsewhere in the suite call asyncio.run()."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).is_file():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
