@@ -124,7 +124,7 @@ class WebHosting(pulumi.ComponentResource):
                     {
                         "Sid": "CloudFrontReadsThroughOac",
                         "Effect": "Allow",
-                        "Principal": {"Service": "cloudfront.amazonaws.com"},
+                        "Principal": {"Service": platform.service_principal("cloudfront")},
                         "Action": "s3:GetObject",
                         "Resource": pulumi.Output.concat(self.bucket.arn, "/*"),
                         "Condition": {"StringEquals": {"AWS:SourceArn": self.distribution.arn}},
