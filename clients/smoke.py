@@ -278,6 +278,12 @@ class Wire:
             await asyncio.gather(self._reader, return_exceptions=True)
 
 
+def carries_audio(language: str) -> Callable[[dict[str, Any]], bool]:
+    """A predicate: an `audio` part, or a caption with the segment's audio inside (docs/protocol.md)."""
+    return lambda m: m.get("language") == language and (
+        m.get("type") == "audio" or (m.get("type") == "caption" and isinstance(m.get("audio"), dict)))
+
+
 def is_type(kind: str, **fields: Any) -> Callable[[dict[str, Any]], bool]:
     """A predicate: message of this type with these field values."""
     return lambda m: m.get("type") == kind and all(m.get(k) == v for k, v in fields.items())
@@ -408,12 +414,12 @@ class Smoke:
         report.ok(f"streamed {len(pcm) / 2 / SAMPLE_RATE:.1f} s of audio as {len(chunks(pcm))} chunks")
         for language, wire in self.listeners.items():
             await wire.wait_for(is_type("caption", language=language), options.delivery_timeout, first_chunk, f"caption in {language}")
-            await wire.wait_for(is_type("audio", language=language), options.delivery_timeout, first_chunk, f"audio in {language}")
+            await wire.wait_for(carries_audio(language), options.delivery_timeout, first_chunk, f"audio in {language}")
         # The last words of a phrase may wait for the end of speech (or MAX_BUFFER_TIMEOUT): let them come.
         await self._drain(first_chunk)
         for language, wire in self.listeners.items():
             captions = wire.messages(is_type("caption", language=language), first_chunk)
-            audios = wire.messages(is_type("audio", language=language), first_chunk)
+            audios = wire.messages(carries_audio(language), first_chunk)
             report.figures[f"{language}.first_caption_s"] = round(captions[0].at - first_chunk, 3)
             report.figures[f"{language}.first_audio_s"] = round(audios[0].at - first_chunk, 3)
             report.figures[f"{language}.last_delivery_after_speech_s"] = round(max(r.at for r in captions + audios) - last_chunk, 3)
@@ -502,6 +508,10 @@ class Smoke:
         """Every voiced segment arrived whole: parts 1..n, each once, decodable base64."""
         by_segment: dict[str, list[dict[str, Any]]] = {}
         for r in audios:
+            if r.message["type"] == "caption":  # the segment's whole audio inside its caption
+                if not base64.b64decode(r.message["audio"].get("data", "")):
+                    raise SmokeFailure(f"{language}: segment {r.message['segmentId']} has empty audio in its caption")
+                continue
             by_segment.setdefault(r.message["segmentId"], []).append(r.message)
         for segment, parts in by_segment.items():
             numbers = sorted(p["part"] for p in parts)
