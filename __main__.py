@@ -11,6 +11,7 @@ from components.layers import LambdaLayers, LambdaLayersArgs
 from components.session_management import SessionManagement, SessionManagementArgs
 from components.shared.platform import Platform
 from components.translation_pipeline import TranslationPipeline, TranslationPipelineArgs
+from components.web_hosting import WebHosting, WebHostingArgs
 
 config = load_stack_config()
 region = aws.config.region
@@ -40,3 +41,9 @@ pulumi.export("connections_table", sessions.tables.connections.name)
 pulumi.export("translation_function", translation.function_name)
 pulumi.export("audio_chunks_table", audio.chunks.name)
 pulumi.export("partial_results_flag_parameter", audio.feature_flag.name)
+
+if config.web.enabled:
+    web = WebHosting("web", WebHostingArgs(
+        platform=platform, websocket_url=sessions.websocket.url,
+        user_pool_id=sessions.identity.user_pool_id, user_pool_client_id=sessions.identity.client_id))
+    pulumi.export("web_url", web.url)

@@ -171,8 +171,16 @@ class TranslationConfig:
                                                          "invocations in shards of this size; 0 turns shards off.")
 
 
+@dataclass(frozen=True)
+class WebConfig:
+    NAMESPACE = "web"
+    enabled: bool = setting(bool, doc="Host the speaker and listener pages (S3 + CloudFront); false leaves them out.")
+    priceClass: str = setting(str, choices=("PriceClass_100", "PriceClass_200", "PriceClass_All"),
+                              doc="CloudFront price class of the pages' distribution (edge locations used).")
+
+
 NAMESPACES = (AlertingConfig, AccountConfig, ObservabilityConfig, AlarmsConfig, ApiConfig, SessionConfig,
-              RateLimitsConfig, TranscriptionConfig, EmotionConfig, TranslationConfig)
+              RateLimitsConfig, TranscriptionConfig, EmotionConfig, TranslationConfig, WebConfig)
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,7 @@ class StackConfig:
     transcription: TranscriptionConfig
     emotion: EmotionConfig
     translation: TranslationConfig
+    web: WebConfig
 
     @property
     def name_prefix(self) -> str:
@@ -301,6 +310,7 @@ def load_stack_config(get: Getter | None = None, stack: str | None = None, proje
         "alerting": AlertingConfig, "account": AccountConfig, "observability": ObservabilityConfig, "alarms": AlarmsConfig,
         "api": ApiConfig, "session": SessionConfig, "rate_limits": RateLimitsConfig,
         "transcription": TranscriptionConfig, "emotion": EmotionConfig, "translation": TranslationConfig,
+        "web": WebConfig,
     }
     cfg = StackConfig(
         stack=stack or pulumi.get_stack(),

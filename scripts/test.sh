@@ -8,15 +8,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Test speech comes from espeak-ng and sox; soundfile needs libsndfile.
-# The local engines' tests need apertium with its English pairs and sox's mp3 format.
-if ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null || ! command -v apertium >/dev/null; then
+# The local engines' tests need apertium with its English pairs and sox's mp3 format; the web tests need chromium.
+if ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null || ! command -v apertium >/dev/null \
+    || ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq espeak-ng sox libsndfile1 libsox-fmt-mp3 \
-      apertium apertium-eng-spa apertium-eng-cat apertium-en-gl >/dev/null
+      apertium apertium-eng-spa apertium-eng-cat apertium-en-gl chromium >/dev/null
   else
-    echo "espeak-ng and sox are missing: install them (apt-get install espeak-ng sox libsndfile1) or the speech tests are skipped" >&2
+    echo "espeak-ng, sox or chromium are missing: install them (apt-get install espeak-ng sox libsndfile1 chromium) or the speech and browser tests are skipped" >&2
   fi
 fi
 

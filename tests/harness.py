@@ -152,6 +152,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
                            executionArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{args.name}")
         elif args.typ == "aws:dynamodb/table:Table":
             outputs["streamArn"] = f"{arn}/stream/1"
+        elif args.typ == "aws:s3/bucket:Bucket":
+            # A bucket's id is its name; a prefix gets a suffix, as AWS would give it.
+            bucket = args.inputs.get("bucket") or f"{args.inputs.get('bucketPrefix', args.name)}0001"
+            outputs.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}", bucketRegionalDomainName=f"{bucket}.s3.{REGION}.amazonaws.com")
+            self.resources.append(RegisteredResource(args.typ, args.name, dict(args.inputs), outputs))
+            return bucket, outputs
+        elif args.typ == "aws:cloudfront/distribution:Distribution":
+            outputs.update(arn=f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/E{args.name.upper()}",
+                           domainName=f"d{len(args.name)}abcdef.cloudfront.net")
         self.resources.append(RegisteredResource(args.typ, args.name, dict(args.inputs), outputs))
         return f"{args.name}-id", outputs
 

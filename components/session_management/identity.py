@@ -34,7 +34,9 @@ class SpeakerIdentity:
             name=platform.physical_name("speaker-app"),
             user_pool_id=pool.id,
             generate_secret=False,  # browser and mobile clients cannot keep a secret
-            explicit_auth_flows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            # USER_PASSWORD_AUTH: the web pages and the smoke test sign in with InitiateAuth over
+            # HTTPS without an SRP implementation; the password travels only inside TLS.
+            explicit_auth_flows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
             prevent_user_existence_errors="ENABLED",
             access_token_validity=60,
             id_token_validity=60,

@@ -1,4 +1,4 @@
-"""clients.smoke's checks and per-word latency, on recorded listener inboxes."""
+"""clients.latency's checks and per-word latency, on recorded listener inboxes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import numpy as np
 import soundfile
 
-from clients.smoke import DATA, Inbox, summarise, word_ends_by_sequence
+from clients.latency import DATA, Inbox, summarise, word_ends_by_sequence
 
 REFERENCE = json.loads((DATA / "speech-en-us.words.json").read_text())["words"]
 
