@@ -344,11 +344,13 @@ def build_model(w: Workload, s: StackFacts) -> Model:
               "Transcribe guidelines and quotas, default"),
         Quota("Lambda concurrent executions (account)", LAMBDA_ACCOUNT_CONCURRENCY, lambda_concurrency,
               "Lambda quotas, default"),
-        Quota("TranslationProcessor reserved concurrency (stack)", s.translation_reserved_concurrency,
-              translation_concurrency, "translation:reservedConcurrency"),
         Quota("WebSocket stage requests/s (stack, inbound only)", s.stage_rate_limit, inbound_rps,
               "api:throttlingRateLimit"),
     ]
+    if s.translation_reserved_concurrency:
+        # 0 reserves nothing: the function then shares the account's concurrency, counted above.
+        m.quotas.append(Quota("TranslationProcessor reserved concurrency (stack)", s.translation_reserved_concurrency,
+                              translation_concurrency, "translation:reservedConcurrency"))
     return m
 
 

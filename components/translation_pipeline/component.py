@@ -61,10 +61,10 @@ class TranslationPipeline(pulumi.ComponentResource):
             {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.failures.arn]},
         ]
         if cfg.fanoutShardListeners:
-            # Shards of a large audience go to async invocations of this function (any alias or version of it).
-            own_arn = platform.function_arn(f"{name}-processor")
+            # Shards of a large audience go to async invocations of this function through the `live`
+            # alias it was invoked by (an unqualified caller's shard invoke is refused and posted locally).
             statements.append({"Effect": "Allow", "Action": ["lambda:InvokeFunction"],
-                               "Resource": [own_arn, pulumi.Output.concat(own_arn, ":*")]})
+                               "Resource": [platform.function_arn(f"{name}-processor", "live")]})
         self.function = LambdaFunction(f"{name}-processor", LambdaFunctionArgs(
             platform=platform, service=SERVICE, code_bundle="translation_pipeline",
             description="Translates a segment per listener language, voices it once and broadcasts it",

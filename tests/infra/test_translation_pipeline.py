@@ -62,4 +62,4 @@ def test_processor_may_invoke_itself_for_shards(deployments, stack):
     statements = deployment.policy_statements(function)
     [invoke] = [s for s in statements if s["Action"] == ["lambda:InvokeFunction"]]
     own = f"arn:aws:lambda:us-east-1:123456789012:function:{function.inputs['name']}"
-    assert invoke["Resource"] == [own, f"{own}:*"]  # itself (any alias), nothing else
+    assert invoke["Resource"] == [f"{own}:live"]  # itself through its alias, nothing else

@@ -83,7 +83,7 @@ def test_shards_add_invocations_but_not_reads():
 
 def test_reads_the_stack_config():
     facts = StackFacts.from_stack("dev")
-    assert facts.translation_memory_mb == 1024 and facts.translation_reserved_concurrency == 10
+    assert facts.translation_memory_mb == 1024 and facts.translation_reserved_concurrency == 0  # dev reserves nothing
     assert facts.stage_rate_limit == 500
 
 
