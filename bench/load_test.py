@@ -84,9 +84,8 @@ class LocalRun:
     """The local run as a subprocess; READY line awaited; stopped with SIGINT then SIGKILL."""
 
     def __init__(self, stack: str, port: int, state: Path) -> None:
-        engines = "local.engines" if (ROOT / "local" / "engines" / "__init__.py").is_file() else "tests.local.scripted_engines"
         self.command = [sys.executable, "-m", "local", "--stack", stack, "--port", str(port), "--engine", "scripted",
-                        "--state", str(state), "--engines-module", engines]
+                        "--state", str(state)]
         self.state = state
         self.process: subprocess.Popen | None = None
         self.websocket_url = ""

@@ -38,32 +38,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def local_mode_takes_config() -> bool:
-    """Whether `python -m local` accepts `--config KEY=VALUE` (stack config overrides)."""
-    main = ROOT / "local" / "__main__.py"
-    return main.is_file() and '"--config"' in main.read_text()
-
-
 @pytest.fixture(scope="session")
 def local_url() -> Iterator[str]:
-    """Base URL of a running local mode (scripted engines; session:maxListeners=2 where it takes --config)."""
+    """Base URL of a running local mode (scripted engines; session:maxListeners=2)."""
     given = os.environ.get("LOCAL_MODE_URL")
     if given:
         yield given.rstrip("/")
         return
-    script = ROOT / "scripts" / "local.sh"
-    if not script.is_file():
-        pytest.skip("local mode (scripts/local.sh) is not in this tree")
-    engines: list[str] = []
-    if not (ROOT / "local" / "engines").is_dir():
-        # Until local/engines lands, local mode's own scripted stand-in (same contract) serves.
-        if not (ROOT / "tests" / "local" / "scripted_engines.py").is_file():
-            pytest.skip("local mode's engines (local/engines) are not in this tree")
-        engines = ["--engines-module", "tests.local.scripted_engines"]
     port = _free_port()
-    command = ["bash", str(script), "--engine", "scripted", "--port", str(port), *engines]
-    if local_mode_takes_config():
-        command += ["--config", f"session:maxListeners={MAX_LISTENERS}"]
+    command = ["bash", str(ROOT / "scripts" / "local.sh"), "--engine", "scripted", "--port", str(port),
+               "--config", f"session:maxListeners={MAX_LISTENERS}"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
     lines: queue.Queue[str] = queue.Queue()
