@@ -8,13 +8,12 @@ brings it back; a listener switches language; a third listener finds the session
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
 import pytest
 
-from tests.web.conftest import MAX_LISTENERS, PAGE_TIMEOUT_MS, local_mode_takes_config, new_page
+from tests.web.conftest import MAX_LISTENERS, PAGE_TIMEOUT_MS, new_page
 
 DELIVERY_TIMEOUT_MS = PAGE_TIMEOUT_MS
 # Longer than the stack's transcription:maxBufferTimeout: words said before a pause may
@@ -204,8 +203,6 @@ def test_dropped_connections_come_back_transparently(pages):
 
 
 def test_full_session_shows_its_error_keyboard_only(pages, browser):
-    if not os.environ.get("LOCAL_MODE_URL") and not local_mode_takes_config():
-        pytest.skip("local mode takes no --config, so sessions cannot be made small enough to fill")
     assert len(pages.listeners) == MAX_LISTENERS
     page = new_page(browser)
     _watch(page, "third-listener", pages.errors)
