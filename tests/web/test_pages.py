@@ -8,6 +8,7 @@ brings it back; a listener switches language; a third listener finds the session
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -203,6 +204,8 @@ def test_dropped_connections_come_back_transparently(pages):
 
 
 def test_full_session_shows_its_error_keyboard_only(pages, browser):
+    if os.environ.get("LOCAL_MODE_URL"):
+        pytest.skip(f"a local mode started elsewhere may not cap sessions at {MAX_LISTENERS} listeners")
     assert len(pages.listeners) == MAX_LISTENERS
     page = new_page(browser)
     _watch(page, "third-listener", pages.errors)
