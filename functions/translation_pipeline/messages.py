@@ -40,21 +40,28 @@ class SegmentRef:
 
 
 def caption_messages(ref: SegmentRef, text: str, source_language: str, translated: bool, is_final: bool,
-                     budget: int = FRAME_BUDGET_BYTES, continues_sentence: bool = False) -> list[bytes]:
+                     budget: int = FRAME_BUDGET_BYTES, continues_sentence: bool = False,
+                     source_text: str | None = None) -> list[bytes]:
     """Caption message(s) for one language: one in practice, more only for a caption over the budget.
 
-    ``continuesSentence`` tells the client that the next segment goes on with this sentence.
+    ``continuesSentence`` tells the client that the next segment goes on with this sentence;
+    ``sourceText`` (translated captions only) is what the speaker said, for listeners who ask to see it.
+    A caption too long for one frame is split and goes without ``sourceText``.
     """
-    def build(piece: str, part: int, parts: int) -> dict[str, Any]:
+    def build(piece: str, part: int, parts: int, **extra: Any) -> dict[str, Any]:
         return message(CAPTION, **ref.fields(), sourceLanguage=source_language, translated=translated,
-                       isFinal=is_final, continuesSentence=continues_sentence, part=part, parts=parts, text=piece)
+                       isFinal=is_final, continuesSentence=continues_sentence, part=part, parts=parts, text=piece, **extra)
 
-    whole = encode(build(text, 1, 1))
+    whole = encode(build(text, 1, 1, **_source_field(source_text)))
     if len(whole) <= budget:
         return [whole]
     overhead = len(encode(build("", _MAX_PART_DIGITS, _MAX_PART_DIGITS)))
     pieces = split_text_to_budget(text, budget - overhead)
     return [encode(build(piece, i, len(pieces))) for i, piece in enumerate(pieces, start=1)]
+
+
+def _source_field(source_text: str | None) -> dict[str, str]:
+    return {} if source_text is None else {"sourceText": source_text}
 
 
 def audio_messages(ref: SegmentRef, audio: bytes, audio_format: str, voice_id: str,
@@ -105,14 +112,14 @@ def _json_size(text: str) -> int:
 
 def caption_with_audio_message(ref: SegmentRef, text: str, source_language: str, translated: bool, is_final: bool,
                                audio: bytes, audio_format: str, voice_id: str, budget: int = FRAME_BUDGET_BYTES,
-                               continues_sentence: bool = False) -> bytes | None:
+                               continues_sentence: bool = False, source_text: str | None = None) -> bytes | None:
     """The caption with the segment's whole audio inside it (one post per listener instead of two), or
     None when that message would be over ``budget``: then the caption and the audio parts go separately.
 
     The audio rides in the caption's optional ``audio`` object, so a listener tells the two
     forms apart by that field, and a client that knows only captions still shows the text."""
     body = message(CAPTION, **ref.fields(), sourceLanguage=source_language, translated=translated, isFinal=is_final,
-                   continuesSentence=continues_sentence, part=1, parts=1, text=text,
+                   continuesSentence=continues_sentence, part=1, parts=1, text=text, **_source_field(source_text),
                    audio={"format": audio_format, "mimeType": MIME_TYPES.get(audio_format, "application/octet-stream"),
                           "voiceId": voice_id, "data": base64.b64encode(audio).decode("ascii")})
     encoded = encode(body)

@@ -243,8 +243,9 @@ class TranslationProcessor:
         """Synthesize, then post every message of the segment to each connection in one go: the caption
         with the audio inside when it fits (one post per listener), else the caption and the audio parts.
         Shards past the first go to parallel invocations with the same messages."""
+        source_text = segment.text if outcome.translated else None
         captions = caption_messages(ref, text, segment.source_language, translated=outcome.translated, is_final=segment.is_final,
-                                    continues_sentence=segment.continues_sentence)
+                                    continues_sentence=segment.continues_sentence, source_text=source_text)
         audio = self._synthesize(segment, ref.language, text, outcome)
         broadcast_started = self._perf()
         messages = list(captions)
@@ -254,7 +255,7 @@ class TranslationProcessor:
             if self._settings.combine_caption_audio and len(captions) == 1:
                 combined = caption_with_audio_message(ref, text, segment.source_language, outcome.translated, segment.is_final,
                                                       audio, self._settings.audio_format, outcome.voice_id or "",
-                                                      continues_sentence=segment.continues_sentence)
+                                                      continues_sentence=segment.continues_sentence, source_text=source_text)
             parts = [combined] if combined is not None else audio_messages(ref, audio, self._settings.audio_format,
                                                                            outcome.voice_id or "")
             outcome.audio_parts = len(parts)
@@ -328,7 +329,7 @@ class TranslationProcessor:
         # The caption goes out while Polly synthesizes: captions do not wait for voice.
         caption = self._broadcaster.start(segment.session_id, connections, caption_messages(
             ref, text, segment.source_language, translated=outcome.translated, is_final=segment.is_final,
-            continues_sentence=segment.continues_sentence))
+            continues_sentence=segment.continues_sentence, source_text=segment.text if outcome.translated else None))
         audio = self._synthesize(segment, language, text, outcome)
         caption_result = caption.result()
         outcome.caption_sent = bool(caption_result.delivered)

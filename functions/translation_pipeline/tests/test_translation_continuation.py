@@ -78,3 +78,16 @@ def test_a_continuing_segment_is_shown_and_voiced_without_a_full_stop(ddb, now, 
     else:
         assert es["text"] == "[es] we will talk about the plan.."  # as Translate answered: untouched
         assert any("plan." in s for s in spoken)
+
+
+def test_translated_captions_carry_what_the_speaker_said(ddb, now, make_processor):
+    put_session(ddb, SID, now, listeners=2)
+    put_connection(ddb, "es1", SID, now, language="es")
+    put_connection(ddb, "en1", SID, now, language="en")
+    api = FakeManagementApi()
+    processor = make_processor(FullStopTranslate(), FakePolly(), api)
+    processor.process(Segment.from_event(segment_event(SID, 1, "we will talk about the plan.")))
+    es = [m for m in api.messages_for("es1") if m["type"] == "caption"][0]
+    en = [m for m in api.messages_for("en1") if m["type"] == "caption"][0]
+    assert es["sourceText"] == "we will talk about the plan."
+    assert "sourceText" not in en  # the listener hears the speaker's own language

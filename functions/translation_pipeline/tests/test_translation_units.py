@@ -161,6 +161,21 @@ def test_translation_caption_one_message_normally():
                     "continuesSentence": False, "part": 1, "parts": 1, "text": "Buenos días a todos."}
 
 
+def test_translation_caption_carries_the_original_text_when_translated():
+    [msg] = caption_messages(REF, "Buenos días a todos.", "en-US", translated=True, is_final=True,
+                             source_text="Good morning everyone.")
+    assert json.loads(msg)["sourceText"] == "Good morning everyone."
+    [own] = caption_messages(REF, "Good morning everyone.", "en-US", translated=False, is_final=True)
+    assert "sourceText" not in json.loads(own)
+
+
+def test_translation_split_caption_goes_without_the_original_text():
+    text = "palabra " * 6000
+    msgs = caption_messages(REF, text, "en-US", translated=True, is_final=True, source_text="word " * 6000)
+    assert len(msgs) > 1 and all(len(m) <= FRAME_BUDGET_BYTES for m in msgs)
+    assert all("sourceText" not in json.loads(m) for m in msgs)
+
+
 def test_translation_oversize_caption_split_into_parts():
     text = 'Ça "marche" très bien\n' * 4000  # escapes and multibyte characters
     msgs = caption_messages(REF, text, "en-US", translated=True, is_final=False)
