@@ -196,7 +196,7 @@ class LoadTest:
     async def _token(self, username: str) -> str:
         async with self._http("127.0.0.1").post(f"{self.run.base_url}/local/token", json={"username": username}) as r:
             body = await r.json()
-            return body["idToken"]
+            return body["accessToken"]
 
     async def _request(self, ws: aiohttp.ClientWebSocketResponse, message: dict[str, Any], reply: str) -> dict[str, Any]:
         await ws.send_str(json.dumps(message))

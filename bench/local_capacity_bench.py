@@ -50,7 +50,7 @@ async def listener(http: aiohttp.ClientSession, url: str, session_id: str, langu
 
 async def session(http: aiohttp.ClientSession, base: str, url: str, listeners: int, seconds: float, index: int) -> dict:
     async with http.post(f"{base}/local/token", json={"username": f"speaker-{index}"}) as response:
-        token = (await response.json())["idToken"]
+        token = (await response.json())["accessToken"]
     speaker = await http.ws_connect(f"{url}?role=speaker&token={token}")
     await speaker.send_str(json.dumps({"action": "createSession", "sourceLanguage": "en-US"}))
     created = json.loads((await speaker.receive(timeout=60)).data)

@@ -65,5 +65,5 @@ async def token_for(session: aiohttp.ClientSession, target: Target, username: st
         result = answer.get("AuthenticationResult")
         if not result:
             raise SystemExit(f"sign-in needs a challenge first ({answer.get('ChallengeName')}): complete it once in the web client")
-        return result["IdToken"]
+        return result["AccessToken"]
     raise SystemExit(f"unknown auth kind {kind!r}: pass --token")

@@ -148,13 +148,13 @@ class TestUser:
         self.created = False
 
     def sign_in(self) -> str:
-        """An ID token for the speaker."""
+        """An access token for the speaker (the authorizer accepts access tokens only)."""
         auth = self.target.auth
         if auth["kind"] == "local":
             self.username = self.username or f"smoke-{secrets.token_hex(3)}"
             url = urllib.parse.urljoin(self.target.base_url or "", auth["tokenUrl"])
             body = _post_json(url, {"username": self.username}, {"Content-Type": "application/json"})
-            return body.get("idToken") or body["accessToken"]
+            return body["accessToken"]
         if not (self.username and self.password):
             self._create_temporary_user()
         body = _post_json(
@@ -164,7 +164,7 @@ class TestUser:
             {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth"})
         if "AuthenticationResult" not in body:
             raise SmokeFailure(f"sign-in needs a challenge the smoke test cannot answer: {body.get('ChallengeName')}")
-        return body["AuthenticationResult"]["IdToken"]
+        return body["AuthenticationResult"]["AccessToken"]
 
     def _create_temporary_user(self) -> None:
         import boto3  # only needed for a deployed stack without given credentials

@@ -216,7 +216,7 @@ class LocalBackend:
             lines.append(f"  Web       : {self.base_url}/speaker.html  and  {self.base_url}/listener.html")
         lines += [
             f"  Token     : curl -s -X POST {self.base_url}{ISSUER_PATH}/token -d '{{\"username\": \"alice\"}}'"
-            "   (use its idToken)",
+            "   (use its accessToken)",
             f"  Engines   : {self.options.engine}; function logs in {self.state_dir / 'logs'}",
             "  Ctrl-C stops everything.",
             f"READY {self.websocket_url}",

@@ -42,7 +42,7 @@ def tone_chunk(index: int) -> bytes:
 async def token(http: aiohttp.ClientSession, run: LocalRun, username: str = "alice") -> str:
     async with http.post(f"{run.http}/local/token", json={"username": username}) as response:
         assert response.status == 200
-        return (await response.json())["idToken"]
+        return (await response.json())["accessToken"]
 
 
 class Client:
@@ -256,7 +256,7 @@ def test_handshake_refused_with_403(local_run: LocalRun, role: str, token_value:
 def test_a_token_from_another_issuer_is_refused(local_run: LocalRun) -> None:
     from local.identity import LocalIssuer
 
-    forged = LocalIssuer(f"{local_run.http}/local", "session-client-id").tokens("mallory")["idToken"]
+    forged = LocalIssuer(f"{local_run.http}/local", "session-client-id").tokens("mallory")["accessToken"]
 
     async def scenario() -> None:
         async with aiohttp.ClientSession() as http:

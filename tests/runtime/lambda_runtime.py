@@ -14,6 +14,8 @@ site-packages is visible, so a module missing from the function's layers fails h
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -157,35 +159,49 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:20]
 
 
+@contextlib.contextmanager
+def _cache_lock():
+    """One builder at a time: the mock suite runs stacks on forked workers that share build/."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_DIR / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def runtime_sdk_dir(version: str, pins: Path = artifacts.RUNTIME_PINS) -> Path:
     """The runtime's own boto3/botocore and their dependencies, exactly as pinned, installed once into build/."""
     target = CACHE_DIR / f"sdk-python{version}"
     stamp = target / ".pins"
     digest = _digest(pins)
-    if stamp.is_file() and stamp.read_text() == digest:
-        return target
-    shutil.rmtree(target, ignore_errors=True)
-    # Pure-Python wheels for the runtime's version, from whichever pip runs this (no pip needed in pythonX.Y).
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "--root-user-action=ignore", "--no-compile", "--no-deps", "--only-binary=:all:",
-                    "--python-version", version, "--implementation", "cp", "--target", str(target), "-r", str(pins)],
-                   check=True)
-    stamp.write_text(digest)
+    with _cache_lock():
+        if stamp.is_file() and stamp.read_text() == digest:
+            return target
+        shutil.rmtree(target, ignore_errors=True)
+        # Pure-Python wheels for the runtime's version, from whichever pip runs this (no pip needed in pythonX.Y).
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "--root-user-action=ignore", "--no-compile", "--no-deps", "--only-binary=:all:",
+                        "--python-version", version, "--implementation", "cp", "--target", str(target), "-r", str(pins)],
+                       check=True)
+        stamp.write_text(digest)
     return target
 
 
 def unpacked(zip_path: Path) -> Path:
     """A zip extracted once into build/ (keyed by its content), reused while the zip is unchanged."""
     destination = CACHE_DIR / "unpacked" / f"{zip_path.stem}-{_digest(zip_path)}"
-    if (destination / ".complete").is_file():
-        return destination
-    shutil.rmtree(destination, ignore_errors=True)
-    partial = destination.with_name(destination.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(partial)
-    (partial / ".complete").write_text(zip_path.name)
-    partial.rename(destination)
+    with _cache_lock():
+        if (destination / ".complete").is_file():
+            return destination
+        shutil.rmtree(destination, ignore_errors=True)
+        partial = destination.with_name(destination.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(partial)
+        (partial / ".complete").write_text(zip_path.name)
+        partial.rename(destination)
     return destination
 
 

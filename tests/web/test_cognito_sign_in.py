@@ -76,8 +76,8 @@ def test_speaker_signs_in_with_the_user_pool(browser, site, cognito):
     page.fill("#password", "Correct-Horse-42")
     page.click("#sign-in-button")
     page.wait_for_function("() => window.speakerApp.auth.signedIn")
-    claims = jwt.decode(page.evaluate("() => window.speakerApp.auth.idToken"), options={"verify_signature": False})
-    assert claims["aud"] == client_id and claims["token_use"] == "id"
+    claims = jwt.decode(page.evaluate("() => window.speakerApp.auth.accessToken"), options={"verify_signature": False})
+    assert claims["client_id"] == client_id and claims["token_use"] == "access"
     assert page.evaluate("() => window.speakerApp.auth.refreshToken")
     assert page.input_value("#password") == ""  # the password is not kept in the page
     # No backend listens at this config's WebSocket URL: the page says so.

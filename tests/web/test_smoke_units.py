@@ -78,7 +78,7 @@ def test_a_temporary_cognito_user_signs_in_and_is_deleted(cognito):
     user = TestUser(target, None, None)
     token = user.sign_in()
     claims = jwt.decode(token, options={"verify_signature": False})
-    assert claims["token_use"] == "id" and claims["aud"] == client_id
+    assert claims["token_use"] == "access" and claims["client_id"] == client_id
     assert [u["Username"] for u in client.list_users(UserPoolId=pool)["Users"]] == [user.username]
     user.clean_up()
     assert client.list_users(UserPoolId=pool)["Users"] == []

@@ -8,19 +8,20 @@ const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 export class SignInError extends Error {}
 
 /**
- * Holds the signed-in user's tokens and hands out a valid ID token, renewing it before expiry.
+ * Holds the signed-in user's tokens and hands out a valid access token (the only kind the
+ * stack's authorizer accepts), renewing it before expiry.
  */
 export class Session {
   constructor(config) {
     this.config = config;
     this.username = null;
-    this.idToken = null;
+    this.accessToken = null;
     this.refreshToken = null;
     this.expiresAt = 0;
   }
 
   get signedIn() {
-    return Boolean(this.idToken);
+    return Boolean(this.accessToken);
   }
 
   /** Sign in; throws SignInError with a readable message. */
@@ -37,14 +38,14 @@ export class Session {
 
   /** A token valid for at least a few more minutes (renewed when needed). */
   async token() {
-    if (!this.idToken) throw new SignInError("Not signed in.");
-    if (Date.now() < this.expiresAt - REFRESH_MARGIN_MS) return this.idToken;
+    if (!this.accessToken) throw new SignInError("Not signed in.");
+    if (Date.now() < this.expiresAt - REFRESH_MARGIN_MS) return this.accessToken;
     if (this.config.auth.kind === "local") {
       await this.#localToken();
     } else if (this.refreshToken) {
       await this.#cognito("REFRESH_TOKEN_AUTH", { REFRESH_TOKEN: this.refreshToken });
     }
-    return this.idToken;
+    return this.accessToken;
   }
 
   async #localToken() {
@@ -61,7 +62,7 @@ export class Session {
     }
     if (!response.ok) throw new SignInError(`Local sign-in refused (HTTP ${response.status}).`);
     const body = await response.json();
-    this.#store(body.idToken || body.accessToken, body.expiresIn, null);
+    this.#store(body.accessToken, body.expiresIn, null);
   }
 
   async #cognito(flow, parameters) {
@@ -98,12 +99,12 @@ export class Session {
         : `Sign-in needs a step this page does not support (${body.ChallengeName}).`);
     }
     const result = body.AuthenticationResult;
-    this.#store(result.IdToken, result.ExpiresIn, result.RefreshToken || this.refreshToken);
+    this.#store(result.AccessToken, result.ExpiresIn, result.RefreshToken || this.refreshToken);
   }
 
-  #store(idToken, expiresInSeconds, refreshToken) {
-    if (!idToken) throw new SignInError("Sign-in answered without a token.");
-    this.idToken = idToken;
+  #store(accessToken, expiresInSeconds, refreshToken) {
+    if (!accessToken) throw new SignInError("Sign-in answered without a token.");
+    this.accessToken = accessToken;
     this.expiresAt = Date.now() + (Number(expiresInSeconds) || 3600) * 1000;
     this.refreshToken = refreshToken;
   }
