@@ -21,8 +21,9 @@ account_id = aws.get_caller_identity_output().account_id
 
 alerting = Alerting("alerting", AlertingArgs(config=config, account_id=account_id, region=region))
 layers = LambdaLayers("layers", LambdaLayersArgs(config=config))
+partition = aws.get_partition()
 platform = Platform(config=config, region=region, account_id=account_id, alarm_topic_arn=alerting.topic_arn,
-                    layer_arns=layers.arns, partition=aws.get_partition().partition)
+                    layer_arns=layers.arns, partition=partition.partition, dns_suffix=partition.dns_suffix)
 
 sessions = SessionManagement("session", SessionManagementArgs(platform=platform))
 translation = TranslationPipeline("translation", TranslationPipelineArgs(platform=platform, sessions=sessions))

@@ -24,9 +24,10 @@ CODE_BUNDLE = "session_management"
 
 # DynamoDB actions every session function's code can reach: reading its connection and session,
 # the rate limiter, and cleaning up a connection that answers 410 Gone to a reply (which updates the
-# session's listener count and deletes the connection row). tests/infra checks these against the code.
+# session's listener count and deletes the connection row, putting the row back if the count could not
+# be updated). tests/infra checks these against the code.
 SESSIONS_BASE = ("GetItem", "UpdateItem")
-CONNECTIONS_BASE = ("GetItem", "UpdateItem", "DeleteItem")
+CONNECTIONS_BASE = ("GetItem", "UpdateItem", "DeleteItem", "PutItem")
 RATE_LIMITS_BASE = ("UpdateItem",)
 
 
@@ -43,8 +44,7 @@ class Handler:
 
 
 HANDLERS = (
-    Handler("connect", "connect", ("$connect",), "Registers a new speaker or listener connection",
-            connections_extra=("PutItem",)),
+    Handler("connect", "connect", ("$connect",), "Registers a new speaker or listener connection"),
     Handler("disconnect", "disconnect", ("$disconnect",), "Cleans up after a closed connection"),
     Handler("default-route", "default_route", ("$default",), "Answers unknown or malformed messages"),
     # A session id that collides is retried; a session whose speaker row cannot be attached is deleted again.

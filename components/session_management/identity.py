@@ -49,7 +49,7 @@ class SpeakerIdentity:
 
     @staticmethod
     def _issuer(platform: Platform, user_pool_id: pulumi.Input[str]) -> pulumi.Output[str]:
-        """The ``iss`` of the pool's tokens: https://cognito-idp.{region}.amazonaws.com/{pool id}
+        """The ``iss`` of the pool's tokens: https://cognito-idp.{region}.{partition DNS suffix}/{pool id}
         (a configured pool id such as ``eu-west-1_AbC`` names its own region)."""
         region = user_pool_id.split("_", 1)[0] if isinstance(user_pool_id, str) and "_" in user_pool_id else platform.region
-        return pulumi.Output.concat("https://cognito-idp.", region, ".amazonaws.com/", user_pool_id)
+        return pulumi.Output.concat("https://cognito-idp.", region, ".", platform.dns_suffix, "/", user_pool_id)

@@ -23,6 +23,8 @@ class Platform:
     layer_arns: Mapping[str, pulumi.Input[str]]
     # From aws.get_partition(): "aws", "aws-cn", "aws-us-gov"; never written into the program.
     partition: str
+    # The partition's DNS suffix (from the same call), for service URLs such as Cognito's issuer.
+    dns_suffix: str
 
     @property
     def metrics_namespace(self) -> str:

@@ -18,8 +18,9 @@ config = load_stack_config()
 account_id = aws.get_caller_identity_output().account_id
 alerting = Alerting("alerting", AlertingArgs(config=config, account_id=account_id, region=aws.config.region))
 layers = LambdaLayers("layers", LambdaLayersArgs(config=config))
+partition = aws.get_partition()
 platform = Platform(config=config, region=aws.config.region, account_id=account_id, alarm_topic_arn=alerting.topic_arn,
-                    layer_arns=layers.arns, partition=aws.get_partition().partition)
+                    layer_arns=layers.arns, partition=partition.partition, dns_suffix=partition.dns_suffix)
 extra_environment = pulumi.Config("construct-test").get_object("environment") or {}
 for bundle in artifacts.CODE_BUNDLES:
     LambdaFunction(f"probe-{bundle.replace('_', '-')}", LambdaFunctionArgs(
