@@ -18,12 +18,10 @@ Prints figures only; nothing here asserts on timings.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import statistics
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "functions"), str(Path(__file__).resolve().parents[1])]
@@ -53,6 +51,8 @@ from translation_pipeline.tests.fakes import (  # noqa: E402
     put_session,
     segment_event,
 )
+
+from bench import slow_connections  # noqa: E402
 
 CAPTION = b'{"type":"caption","sessionId":"bench-session","sequence":1,"text":"' + b"x" * 120 + b'"}'
 
@@ -109,39 +109,13 @@ def bench_segment(listeners: int, post_ms: float, concurrency: int, runs: int = 
           f"{statistics.median(reads):.3f} s")
 
 
-class _SlowConnections(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway does
-    delay = 0.025
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        time.sleep(self.delay)
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *_args) -> None:
-        pass
-
-
-def _serve(port_queue: multiprocessing.Queue, delay: float) -> None:
-    _SlowConnections.delay = delay
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowConnections)
-    server.daemon_threads = True
-    port_queue.put(server.server_address[1])
-    server.serve_forever()
-
-
 def bench_real_client(listeners: int, post_ms: float, concurrency: int, runs: int = 3) -> None:
     # The server runs in its own process so the figures are the client's alone.
-    ports: multiprocessing.Queue = multiprocessing.Queue()
-    server = multiprocessing.Process(target=_serve, args=(ports, post_ms / 1000), daemon=True)
-    server.start()
-    port = ports.get(timeout=30)
+    server, endpoint = slow_connections.start(post_ms / 1000)
     from translation_pipeline import clients
 
     clients.reset()
-    client = clients.get("management_sdk", concurrency + 16, f"http://127.0.0.1:{port}/dev")
+    client = clients.get("management_sdk", concurrency + 16, endpoint)
     broadcaster = Broadcaster(client, None, concurrency, 3, 0.05, 1.0)
     connections = [f"conn-{i:04d}" for i in range(listeners)]
     broadcaster.broadcast("bench-session", connections, [CAPTION])  # open the pool's connections

@@ -13,12 +13,10 @@ and the client process's CPU per post (both medians over --runs). Goals for the 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import statistics
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "functions"), str(Path(__file__).resolve().parents[1])]
@@ -31,34 +29,9 @@ from translation_pipeline import clients  # noqa: E402
 from translation_pipeline.broadcast import Broadcaster  # noqa: E402
 from translation_pipeline.connections_poster import ConnectionsPoster  # noqa: E402
 
+from bench import slow_connections  # noqa: E402
+
 CAPTION = b'{"type":"caption","sessionId":"bench-session","sequence":1,"text":"' + b"x" * 120 + b'"}'
-
-
-class _SlowConnections(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway does
-    delay = 0.025
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if not self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 Credential="):
-            self.send_response(403)
-        else:
-            time.sleep(self.delay)
-            self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *_args) -> None:
-        pass
-
-
-def _serve(port_queue: multiprocessing.Queue, delay: float) -> None:
-    _SlowConnections.delay = delay
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowConnections)
-    server.daemon_threads = True
-    server.request_queue_size = 256
-    port_queue.put(server.server_address[1])
-    server.serve_forever()
 
 
 def measure(client, listeners: int, concurrency: int, runs: int) -> tuple[float, float, float]:
@@ -84,10 +57,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    ports: multiprocessing.Queue = multiprocessing.Queue()
-    server = multiprocessing.Process(target=_serve, args=(ports, args.post_ms / 1000), daemon=True)
-    server.start()
-    endpoint = f"http://127.0.0.1:{ports.get(timeout=30)}/dev"
+    server, endpoint = slow_connections.start(args.post_ms / 1000, check_signature=True, request_queue_size=256)
     try:
         clients.reset()
         boto = clients.get("management_sdk", args.concurrency + 16, endpoint)
