@@ -53,8 +53,7 @@ from translation_pipeline.tests.fakes import (  # noqa: E402
 )
 
 from bench import slow_connections  # noqa: E402
-
-CAPTION = b'{"type":"caption","sessionId":"bench-session","sequence":1,"text":"' + b"x" * 120 + b'"}'
+from bench.broadcast_timing import CAPTION, measure  # noqa: E402
 
 
 def _settings(concurrency: int) -> TranslationSettings:
@@ -116,23 +115,13 @@ def bench_real_client(listeners: int, post_ms: float, concurrency: int, runs: in
 
     clients.reset()
     client = clients.get("management_sdk", concurrency + 16, endpoint)
-    broadcaster = Broadcaster(client, None, concurrency, 3, 0.05, 1.0)
-    connections = [f"conn-{i:04d}" for i in range(listeners)]
-    broadcaster.broadcast("bench-session", connections, [CAPTION])  # open the pool's connections
-    times, cpu = [], []
-    for _ in range(runs):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        result = broadcaster.broadcast("bench-session", connections, [CAPTION])
-        times.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - cpu_started)
-        assert len(result.delivered) == listeners, result.failure_codes
-    broadcaster.shutdown()
+    median, best, cpu_ms = measure(client, listeners, concurrency, runs)
     server.terminate()
     server.join()
     clients.reset()
     print(f"real client  1 message  -> {listeners} listeners, botocore over local HTTP, {post_ms:g} ms/post, "
-          f"concurrency {concurrency}: median {statistics.median(times):.3f} s, best {min(times):.3f} s; "
-          f"client CPU {statistics.median(cpu) / listeners * 1000:.2f} ms/post")
+          f"concurrency {concurrency}: median {median:.3f} s, best {best:.3f} s; "
+          f"client CPU {cpu_ms:.2f} ms/post")
 
 
 def bench_latency(segments: int, concurrency: int) -> None:

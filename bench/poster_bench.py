@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "functions"), str(Path(__file__).resolve().parents[1])]
@@ -26,28 +24,10 @@ for _name, _value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "be
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from translation_pipeline import clients  # noqa: E402
-from translation_pipeline.broadcast import Broadcaster  # noqa: E402
 from translation_pipeline.connections_poster import ConnectionsPoster  # noqa: E402
 
 from bench import slow_connections  # noqa: E402
-
-CAPTION = b'{"type":"caption","sessionId":"bench-session","sequence":1,"text":"' + b"x" * 120 + b'"}'
-
-
-def measure(client, listeners: int, concurrency: int, runs: int) -> tuple[float, float, float]:
-    """(median wall s, best wall s, median CPU ms per post) of one message to ``listeners``."""
-    broadcaster = Broadcaster(client, None, concurrency, 3, 0.05, 1.0)
-    connections = [f"conn-{i:04d}=" for i in range(listeners)]
-    broadcaster.broadcast("bench-session", connections, [CAPTION])  # open the pool's connections, start threads
-    walls, cpus = [], []
-    for _ in range(runs):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        result = broadcaster.broadcast("bench-session", connections, [CAPTION])
-        walls.append(time.perf_counter() - started)
-        cpus.append(time.process_time() - cpu_started)
-        assert len(result.delivered) == listeners, result.failure_codes
-    broadcaster.shutdown()
-    return statistics.median(walls), min(walls), statistics.median(cpus) / listeners * 1000
+from bench.broadcast_timing import measure  # noqa: E402
 
 
 def main() -> None:
@@ -66,7 +46,7 @@ def main() -> None:
         print(f"{args.listeners} posts, {args.post_ms:g} ms per post, concurrency {args.concurrency} "
               f"(ideal wall {ideal:.3f} s), median of {args.runs} runs:")
         for name, client in (("botocore", boto), ("lean", lean)):
-            wall, best, cpu = measure(client, args.listeners, args.concurrency, args.runs)
+            wall, best, cpu = measure(client, args.listeners, args.concurrency, args.runs, id_suffix="=")
             print(f"  {name:<9} wall {wall:.3f} s (best {best:.3f} s)   client CPU {cpu:.3f} ms/post")
         lean.close()
     finally:
