@@ -18,12 +18,10 @@ Prints figures only; nothing here asserts on timings.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import statistics
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "functions"), str(Path(__file__).resolve().parents[1])]
@@ -54,7 +52,8 @@ from translation_pipeline.tests.fakes import (  # noqa: E402
     segment_event,
 )
 
-CAPTION = b'{"type":"caption","sessionId":"bench-session","sequence":1,"text":"' + b"x" * 120 + b'"}'
+from bench import slow_connections  # noqa: E402
+from bench.broadcast_timing import CAPTION, measure  # noqa: E402
 
 
 def _settings(concurrency: int) -> TranslationSettings:
@@ -109,56 +108,20 @@ def bench_segment(listeners: int, post_ms: float, concurrency: int, runs: int = 
           f"{statistics.median(reads):.3f} s")
 
 
-class _SlowConnections(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway does
-    delay = 0.025
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        time.sleep(self.delay)
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *_args) -> None:
-        pass
-
-
-def _serve(port_queue: multiprocessing.Queue, delay: float) -> None:
-    _SlowConnections.delay = delay
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowConnections)
-    server.daemon_threads = True
-    port_queue.put(server.server_address[1])
-    server.serve_forever()
-
-
 def bench_real_client(listeners: int, post_ms: float, concurrency: int, runs: int = 3) -> None:
     # The server runs in its own process so the figures are the client's alone.
-    ports: multiprocessing.Queue = multiprocessing.Queue()
-    server = multiprocessing.Process(target=_serve, args=(ports, post_ms / 1000), daemon=True)
-    server.start()
-    port = ports.get(timeout=30)
+    server, endpoint = slow_connections.start(post_ms / 1000)
     from translation_pipeline import clients
 
     clients.reset()
-    client = clients.get("management_sdk", concurrency + 16, f"http://127.0.0.1:{port}/dev")
-    broadcaster = Broadcaster(client, None, concurrency, 3, 0.05, 1.0)
-    connections = [f"conn-{i:04d}" for i in range(listeners)]
-    broadcaster.broadcast("bench-session", connections, [CAPTION])  # open the pool's connections
-    times, cpu = [], []
-    for _ in range(runs):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        result = broadcaster.broadcast("bench-session", connections, [CAPTION])
-        times.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - cpu_started)
-        assert len(result.delivered) == listeners, result.failure_codes
-    broadcaster.shutdown()
+    client = clients.get("management_sdk", concurrency + 16, endpoint)
+    median, best, cpu_ms = measure(client, listeners, concurrency, runs)
     server.terminate()
     server.join()
     clients.reset()
     print(f"real client  1 message  -> {listeners} listeners, botocore over local HTTP, {post_ms:g} ms/post, "
-          f"concurrency {concurrency}: median {statistics.median(times):.3f} s, best {min(times):.3f} s; "
-          f"client CPU {statistics.median(cpu) / listeners * 1000:.2f} ms/post")
+          f"concurrency {concurrency}: median {median:.3f} s, best {best:.3f} s; "
+          f"client CPU {cpu_ms:.2f} ms/post")
 
 
 def bench_latency(segments: int, concurrency: int) -> None:

@@ -16,7 +16,6 @@ the moto DynamoDB reads (an artefact of moto, ~10x slower than DynamoDB). Prints
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import multiprocessing
 import os
@@ -33,33 +32,9 @@ for _name, _value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "be
     os.environ.setdefault(_name, _value)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+from bench.slow_connections import serve_asyncio  # noqa: E402
+
 SESSION = "bench-session"
-
-
-async def _connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
-    """One keep-alive connection: read a POST, wait ``delay``, answer 200; as little CPU per request as possible,
-    so on a small machine the figures are the client's and not this stand-in's."""
-    try:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            if length:
-                await reader.readexactly(length)
-            await asyncio.sleep(delay)
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-    except (asyncio.IncompleteReadError, ConnectionError):
-        writer.close()
-
-
-def _serve(port: int, delay: float) -> None:
-    async def main() -> None:
-        server = await asyncio.start_server(lambda r, w: _connection(r, w, delay), "127.0.0.1", port,
-                                            reuse_port=True, backlog=1024)
-        await server.serve_forever()
-    asyncio.run(main())
 
 
 def _free_port() -> int:
@@ -179,7 +154,7 @@ def main() -> None:
     parser.add_argument("--combined", action="store_true", help="caption with its audio inside (one post per listener)")
     args = parser.parse_args()
     port = _free_port()
-    servers = [multiprocessing.Process(target=_serve, args=(port, args.post_ms / 1000), daemon=True) for _ in range(args.servers)]
+    servers = [multiprocessing.Process(target=serve_asyncio, args=(port, args.post_ms / 1000), daemon=True) for _ in range(args.servers)]
     for server in servers:
         server.start()
     time.sleep(0.5)

@@ -13,12 +13,8 @@ and the client process's CPU per post (both medians over --runs). Goals for the 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
-import statistics
 import sys
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "functions"), str(Path(__file__).resolve().parents[1])]
@@ -28,53 +24,10 @@ for _name, _value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "be
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from translation_pipeline import clients  # noqa: E402
-from translation_pipeline.broadcast import Broadcaster  # noqa: E402
 from translation_pipeline.connections_poster import ConnectionsPoster  # noqa: E402
 
-CAPTION = b'{"type":"caption","sessionId":"bench-session","sequence":1,"text":"' + b"x" * 120 + b'"}'
-
-
-class _SlowConnections(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway does
-    delay = 0.025
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if not self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 Credential="):
-            self.send_response(403)
-        else:
-            time.sleep(self.delay)
-            self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *_args) -> None:
-        pass
-
-
-def _serve(port_queue: multiprocessing.Queue, delay: float) -> None:
-    _SlowConnections.delay = delay
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowConnections)
-    server.daemon_threads = True
-    server.request_queue_size = 256
-    port_queue.put(server.server_address[1])
-    server.serve_forever()
-
-
-def measure(client, listeners: int, concurrency: int, runs: int) -> tuple[float, float, float]:
-    """(median wall s, best wall s, median CPU ms per post) of one message to ``listeners``."""
-    broadcaster = Broadcaster(client, None, concurrency, 3, 0.05, 1.0)
-    connections = [f"conn-{i:04d}=" for i in range(listeners)]
-    broadcaster.broadcast("bench-session", connections, [CAPTION])  # open the pool's connections, start threads
-    walls, cpus = [], []
-    for _ in range(runs):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        result = broadcaster.broadcast("bench-session", connections, [CAPTION])
-        walls.append(time.perf_counter() - started)
-        cpus.append(time.process_time() - cpu_started)
-        assert len(result.delivered) == listeners, result.failure_codes
-    broadcaster.shutdown()
-    return statistics.median(walls), min(walls), statistics.median(cpus) / listeners * 1000
+from bench import slow_connections  # noqa: E402
+from bench.broadcast_timing import measure  # noqa: E402
 
 
 def main() -> None:
@@ -84,10 +37,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    ports: multiprocessing.Queue = multiprocessing.Queue()
-    server = multiprocessing.Process(target=_serve, args=(ports, args.post_ms / 1000), daemon=True)
-    server.start()
-    endpoint = f"http://127.0.0.1:{ports.get(timeout=30)}/dev"
+    server, endpoint = slow_connections.start(args.post_ms / 1000, check_signature=True, request_queue_size=256)
     try:
         clients.reset()
         boto = clients.get("management_sdk", args.concurrency + 16, endpoint)
@@ -96,7 +46,7 @@ def main() -> None:
         print(f"{args.listeners} posts, {args.post_ms:g} ms per post, concurrency {args.concurrency} "
               f"(ideal wall {ideal:.3f} s), median of {args.runs} runs:")
         for name, client in (("botocore", boto), ("lean", lean)):
-            wall, best, cpu = measure(client, args.listeners, args.concurrency, args.runs)
+            wall, best, cpu = measure(client, args.listeners, args.concurrency, args.runs, id_suffix="=")
             print(f"  {name:<9} wall {wall:.3f} s (best {best:.3f} s)   client CPU {cpu:.3f} ms/post")
         lean.close()
     finally:

@@ -16,6 +16,7 @@ from typing import Any
 
 from common import languages
 from common.envelope import ClientError, safe_text
+from common.strict_json import DuplicateField, unique_keys
 
 from session_management import refresh_tokens, session_ids
 
@@ -142,23 +143,6 @@ _FIELDS: dict[str, dict[str, tuple[str, bool, Callable[[Any], str]]]] = {
 }
 
 
-class DuplicateField(ValueError):
-    """A JSON object names the same key twice (API Gateway and json.loads may each pick a different one)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    decoded: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in decoded:
-            raise DuplicateField(name)
-        decoded[name] = value
-    return decoded
-
-
 def decode_body(body: Any, is_base64: bool = False) -> dict[str, Any]:
     """The JSON object of a text frame, or ``ClientError`` (INVALID_MESSAGE, MESSAGE_TOO_LARGE, INVALID_JSON,
     DUPLICATE_FIELD: API Gateway routes on one ``action`` of a frame naming it twice and the
@@ -170,7 +154,7 @@ def decode_body(body: Any, is_base64: bool = False) -> dict[str, Any]:
     if len(body.encode("utf-8", errors="surrogatepass")) > MAX_BODY_BYTES:
         raise ClientError("MESSAGE_TOO_LARGE", f"messages are limited to {MAX_BODY_BYTES} bytes", status=413, maxBytes=MAX_BODY_BYTES)
     try:
-        decoded = json.loads(body, object_pairs_hook=_unique_keys)
+        decoded = json.loads(body, object_pairs_hook=unique_keys)
     except DuplicateField as error:
         raise ClientError("DUPLICATE_FIELD", f"the message names '{safe_text(error.name, 64)}' more than once",
                           field=safe_text(error.name, 64)) from None

@@ -17,6 +17,9 @@ import threading
 import time
 import wave
 from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -101,19 +104,49 @@ def browser(speech_wav):
 
     Per module, not per session: Playwright's sync API holds an event loop in this thread while it
     runs, and tests elsewhere in the suite call asyncio.run()."""
+    with chromium(speech_wav, "--autoplay-policy=no-user-gesture-required") as browser:
+        yield browser
+
+
+@contextmanager
+def chromium(microphone_wav: Path, *extra_args: str):
+    """Headless Debian Chromium whose fake microphone plays ``microphone_wav`` (skips the test when
+    Playwright or Chromium is missing)."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).is_file():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     playwright = playwright_api.sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-        "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={speech_wav}",
-        "--autoplay-policy=no-user-gesture-required",
-    ])
-    yield browser
-    browser.close()
-    playwright.stop()
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={microphone_wav}",
+            *extra_args,
+        ])
+        yield browser
+        browser.close()
+    finally:
+        playwright.stop()
+
+
+@contextmanager
+def serve_web(handler: type[SimpleHTTPRequestHandler] = SimpleHTTPRequestHandler) -> Iterator[str]:
+    """The web/ folder over HTTP on a free loopback port (ES modules do not load from file://); yields its URL."""
+    quiet = type(f"Quiet{handler.__name__}", (handler,), {"log_message": lambda *args: None})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(quiet, directory=str(ROOT / "web")))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def static_url():
+    """web/ as it is in the repository, without a config.json (pages that only need the modules)."""
+    with serve_web() as url:
+        yield url
 
 
 # Waits, not speed checks: generous, since the machine running the tests may be busy.

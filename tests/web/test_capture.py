@@ -5,15 +5,12 @@ strongest frequency is still 1 kHz (so the resampler keeps pitch and rate)."""
 from __future__ import annotations
 
 import base64
-import threading
 import wave
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
-from tests.web.conftest import CHROMIUM, ROOT, new_page
+from tests.web.conftest import chromium, new_page
 
 TONE_HZ = 1000.0
 
@@ -33,27 +30,8 @@ def tone_wav(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tone_browser(tone_wav):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not __import__("pathlib").Path(CHROMIUM).is_file():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    playwright = playwright_api.sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-        "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={tone_wav}",
-    ])
-    yield browser
-    browser.close()
-    playwright.stop()
-
-
-@pytest.fixture(scope="module")
-def static_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(ROOT / "web")))
-    server.RequestHandlerClass.log_message = lambda *args: None
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with chromium(tone_wav) as browser:
+        yield browser
 
 
 def test_microphone_becomes_16_khz_pcm16_in_100_ms_chunks(tone_browser, static_url):

@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import json
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 
 import boto3
 import jwt
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.web.conftest import ROOT, _free_port, new_page
+from tests.web.conftest import _free_port, new_page, serve_web
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +51,8 @@ def site(cognito):
                 return
             super().do_GET()
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(ROOT / "web")))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_web(Handler) as url:
+        yield url
 
 
 def test_speaker_signs_in_with_the_user_pool(browser, site, cognito):

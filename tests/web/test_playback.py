@@ -6,27 +6,14 @@ from __future__ import annotations
 
 import base64
 import io
-import threading
 import wave
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
-from tests.web.conftest import ROOT, new_page
+from tests.web.conftest import new_page
 
 SESSION = "golden-eagle-4821"
-
-
-@pytest.fixture(scope="module")
-def static_url():
-    """The web/ folder over HTTP (ES modules do not load from file://)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(ROOT / "web")))
-    server.RequestHandlerClass.log_message = lambda *args: None
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def wav_bytes(seconds: float, frequency: float) -> bytes:

@@ -1,9 +1,9 @@
 // The listener page: join a session in a language, read captions, hear the translation in order.
-import { Session, SignInError } from "./auth.js";
-import { loadConfig } from "./config.js";
+import { SignInError } from "./auth.js";
 import { HandshakeError, LiveConnection, ProtocolError } from "./connection.js";
 import { describeError } from "./errors.js";
 import { TARGET_LANGUAGES, fillLanguageSelect, languageName } from "./languages.js";
+import { setConnectionStatus, startPage } from "./page.js";
 import { SegmentPlayer } from "./playback.js";
 import { $, CONNECTION_STATES, focusFirst, say, showSections } from "./ui.js";
 
@@ -30,20 +30,8 @@ function guessLanguage() {
     || TARGET_LANGUAGES.find((code) => code.toLowerCase() === wanted.split("-")[0]) || "en";
 }
 
-function setConnectionStatus(text) {
-  $("connection-status").textContent = text;
-}
-
 async function main() {
-  try {
-    app.config = await loadConfig();
-  } catch (error) {
-    setConnectionStatus("The page cannot start.");
-    say("page-error", error.message);
-    return;
-  }
-  app.auth = new Session(app.config);
-  $("password-field").hidden = app.config.auth.kind === "local";
+  if (!(await startPage(app))) return;
   const params = new URLSearchParams(location.search);
   const lang = TARGET_LANGUAGES.find((c) => c.toLowerCase() === (params.get("lang") || "").toLowerCase());
   fillLanguageSelect($("join-language"), TARGET_LANGUAGES, lang || guessLanguage());

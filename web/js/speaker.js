@@ -1,10 +1,10 @@
 // The speaker page: sign in, create a session, share it, stream the microphone, control it.
-import { Session, SignInError } from "./auth.js";
+import { SignInError } from "./auth.js";
 import { MicrophoneCapture } from "./capture.js";
-import { loadConfig } from "./config.js";
 import { HandshakeError, LiveConnection, ProtocolError } from "./connection.js";
 import { describeError } from "./errors.js";
 import { SOURCE_LANGUAGES, fillLanguageSelect, languageName } from "./languages.js";
+import { setConnectionStatus, startPage } from "./page.js";
 import { renderQr } from "./qr.js";
 import { $, CONNECTION_STATES, focusFirst, say, setToggle, showSections } from "./ui.js";
 import { AudioUplink } from "./uplink.js";
@@ -36,20 +36,8 @@ function guessSourceLanguage() {
     || "en-US";
 }
 
-function setConnectionStatus(text) {
-  $("connection-status").textContent = text;
-}
-
 async function main() {
-  try {
-    app.config = await loadConfig();
-  } catch (error) {
-    setConnectionStatus("The page cannot start.");
-    say("page-error", error.message);
-    return;
-  }
-  app.auth = new Session(app.config);
-  $("password-field").hidden = app.config.auth.kind === "local";
+  if (!(await startPage(app))) return;
   fillLanguageSelect($("source-language"), SOURCE_LANGUAGES, guessSourceLanguage());
   $("sign-in-form").addEventListener("submit", onSignIn);
   $("setup-form").addEventListener("submit", onCreate);

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.envelope import ClientError, safe_text
+from common.strict_json import DuplicateField, unique_keys
 
 ACTION = "sendAudio"
 SAMPLE_RATE = 16000
@@ -53,19 +54,6 @@ def request_id_of(body: Any) -> str | None:
     return None
 
 
-class _DuplicateField(ValueError):
-    """A JSON object names one key twice (API Gateway may have routed on the other one)."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    decoded: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in decoded:
-            raise _DuplicateField(name)
-        decoded[name] = value
-    return decoded
-
-
 def _invalid(field: str, text: str, **details: Any) -> ClientError:
     return ClientError("INVALID_FIELD", text, field=field, **details)
 
@@ -81,8 +69,8 @@ def parse_send_audio(body: Any, is_base64_encoded: bool = False) -> AudioMessage
         raise ClientError("MESSAGE_TOO_LARGE", f"a sendAudio message may be at most {MAX_BODY_BYTES} bytes",
                           status=413, maxBytes=MAX_BODY_BYTES)
     try:
-        doc = json.loads(body, object_pairs_hook=_unique_keys)
-    except _DuplicateField as error:
+        doc = json.loads(body, object_pairs_hook=unique_keys)
+    except DuplicateField as error:
         raise ClientError("DUPLICATE_FIELD", f"the message names '{safe_text(error.args[0], 40)}' more than once",
                           field=safe_text(error.args[0], 40)) from None
     except (ValueError, RecursionError):

@@ -12,17 +12,12 @@ from audio_transcription.audio_processor.handler import handle
 from audio_transcription.replies import Replier
 from audio_transcription.tests.conftest import SESSION, SPEAKER
 from audio_transcription.tests.fakes import audio_message, speech_chunk, ws_event
+from common.tests.unicode_strategies import any_text, any_value
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1000"))
 
-any_char = st.one_of(st.characters(exclude_categories=()),
-                     st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=()))
-any_text = st.text(alphabet=any_char, max_size=24)
-any_value = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
-                         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(any_text, inner, max_size=3),
-                         max_leaves=8)
 BASE = audio_message(SESSION, 7, speech_chunk(1))
 FIELDS = ["action", "sessionId", "sequence", "audio", "requestId"]
 

@@ -177,6 +177,24 @@ def disconnect_event(connection_id: str, source_ip: str = "198.51.100.1") -> dic
     return {"headers": {"Host": "abc123.execute-api.us-east-1.amazonaws.com"}, "requestContext": ctx, "isBase64Encoded": False}
 
 
+# Message bodies name this session; each test replaces it with the real id.
+SESSION = "placeholder-session-0000"
+# route key -> a valid message body for that route
+VALID_MESSAGES = {
+    "createSession": {"action": "createSession", "sourceLanguage": "en-US"},
+    "joinSession": {"action": "joinSession", "sessionId": SESSION, "targetLanguage": "es"},
+    "leaveSession": {"action": "leaveSession", "sessionId": SESSION},
+    "heartbeat": {"action": "heartbeat"},
+    "refreshConnection": {"action": "refreshConnection", "sessionId": SESSION, "previousConnectionId": "lst-1",
+                          "targetLanguage": "es"},
+    "getSessionStatus": {"action": "getSessionStatus", "sessionId": SESSION},
+    "speakerControl": {"action": "speakerControl", "sessionId": SESSION, "command": "pause"},
+    "listenerControl": {"action": "listenerControl", "command": "switchLanguage", "targetLanguage": "fr"},
+}
+# route key -> who sends it in the fuzz tests (the speaker "spk-1"); every other route: the listener in the session.
+CALLER = {"createSession": "spk-1", "speakerControl": "spk-1"}
+
+
 ROUTES = {
     "createSession": "session_management.create_session.handler",
     "joinSession": "session_management.join_session.handler",

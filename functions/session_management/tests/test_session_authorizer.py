@@ -360,12 +360,11 @@ def test_authorizer_arbitrary_unicode_query_never_raises(install: Any) -> None:
     a policy every time, never an exception, Allow only for an anonymous listener."""
     import os
 
+    from common.tests.unicode_strategies import any_char
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
     examples = int(os.environ.get("FUZZ_EXAMPLES", "1000"))
-    any_char = st.one_of(st.characters(exclude_categories=()),
-                         st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=()))
     any_text = st.text(alphabet=any_char, max_size=40)
     install(allow_anonymous=True)
     tally = {"examples": 0, "unhandled": 0}

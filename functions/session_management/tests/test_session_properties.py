@@ -13,28 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from session_management.messages import VALID_ACTIONS
-from session_management.tests.support import LambdaContext, World, message_event
+from session_management.tests.support import CALLER, SESSION, VALID_MESSAGES, LambdaContext, World, message_event
 
 # Every code a validation failure may produce (docs/protocol.md lists them all).
 VALIDATION_CODES = {"INVALID_JSON", "INVALID_MESSAGE", "MESSAGE_TOO_LARGE", "UNKNOWN_ACTION", "MISSING_FIELD",
                     "INVALID_FIELD", "UNKNOWN_FIELD", "UNSUPPORTED_LANGUAGE", "ACTION_UNAVAILABLE"}
 
-SESSION = "placeholder-session-0000"  # replaced by the real id in each test
-
-# route key -> (actions that handler accepts, a valid body for each, required fields)
-VALID = {
-    "createSession": {"action": "createSession", "sourceLanguage": "en-US"},
-    "joinSession": {"action": "joinSession", "sessionId": SESSION, "targetLanguage": "es"},
-    "leaveSession": {"action": "leaveSession", "sessionId": SESSION},
-    "heartbeat": {"action": "heartbeat"},
-    "refreshConnection": {"action": "refreshConnection", "sessionId": SESSION, "previousConnectionId": "lst-1",
-                          "targetLanguage": "es"},
-    "getSessionStatus": {"action": "getSessionStatus", "sessionId": SESSION},
-    "speakerControl": {"action": "speakerControl", "sessionId": SESSION, "command": "pause"},
-    "listenerControl": {"action": "listenerControl", "command": "switchLanguage", "targetLanguage": "fr"},
-}
-CALLER = {"createSession": "spk-1", "speakerControl": "spk-1"}  # everyone else: the listener in the session
-ROUTES = [*VALID, "$default"]
+ROUTES = [*VALID_MESSAGES, "$default"]
 
 wrong_types = st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.lists(st.integers(), max_size=3),
                         st.dictionaries(st.text(max_size=5), st.integers(), max_size=3))
@@ -45,7 +30,7 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats
 
 def bodies(route: str) -> st.SearchStrategy[Any]:
     """Bodies that must be refused by ``route``'s handler."""
-    base = VALID.get(route, {"action": "dance"})
+    base = VALID_MESSAGES.get(route, {"action": "dance"})
     fields = [name for name in base if name != "action"]
     strategies = [
         st.text(max_size=300).filter(lambda s: not _is_json_object(s)),  # not JSON, or JSON but not an object
@@ -63,7 +48,7 @@ def bodies(route: str) -> st.SearchStrategy[Any]:
     ]
     if route != "$default":
         others = [a for a in VALID_ACTIONS if a not in _accepted(route)]
-        strategies.append(st.sampled_from(others).map(lambda a: json.dumps({**VALID.get(a, {}), "action": a})))
+        strategies.append(st.sampled_from(others).map(lambda a: json.dumps({**VALID_MESSAGES.get(a, {}), "action": a})))
     if fields:
         strategies += [
             st.tuples(st.sampled_from(fields), wrong_types).map(lambda fv: json.dumps({**base, fv[0]: fv[1]})),

@@ -14,35 +14,14 @@ import os
 from typing import Any
 
 import pytest
+from common.tests.unicode_strategies import any_text, any_value
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from session_management.tests.support import LambdaContext, World, message_event
+from session_management.tests.support import CALLER, SESSION, VALID_MESSAGES, LambdaContext, World, message_event
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1000"))
-SESSION = "placeholder-session-0000"
-
-VALID = {
-    "createSession": {"action": "createSession", "sourceLanguage": "en-US"},
-    "joinSession": {"action": "joinSession", "sessionId": SESSION, "targetLanguage": "es"},
-    "leaveSession": {"action": "leaveSession", "sessionId": SESSION},
-    "heartbeat": {"action": "heartbeat"},
-    "refreshConnection": {"action": "refreshConnection", "sessionId": SESSION, "previousConnectionId": "lst-1",
-                          "targetLanguage": "es"},
-    "getSessionStatus": {"action": "getSessionStatus", "sessionId": SESSION},
-    "speakerControl": {"action": "speakerControl", "sessionId": SESSION, "command": "pause"},
-    "listenerControl": {"action": "listenerControl", "command": "switchLanguage", "targetLanguage": "fr"},
-    "$default": {"action": "dance"},
-}
-CALLER = {"createSession": "spk-1", "speakerControl": "spk-1"}
-
-# Any code point, with lone surrogates drawn often (they are the interesting case).
-any_char = st.one_of(st.characters(exclude_categories=()),
-                     st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=()))
-any_text = st.text(alphabet=any_char, max_size=24)
-any_value = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
-                         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(any_text, inner, max_size=3),
-                         max_leaves=8)
+VALID = {**VALID_MESSAGES, "$default": {"action": "dance"}}
 
 
 def unicode_bodies(route: str) -> st.SearchStrategy[str]:
