@@ -9,7 +9,9 @@
 const HEARTBEAT_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_BACKOFF_MS = 30_000;
-const PROTOCOL_ERROR_SESSION_GONE = new Set(["SESSION_ENDED", "SESSION_NOT_FOUND", "NOT_SESSION_SPEAKER", "FORBIDDEN"]);
+const PROTOCOL_ERROR_SESSION_GONE = new Set([
+  "SESSION_ENDED", "SESSION_NOT_FOUND", "NOT_SESSION_SPEAKER", "FORBIDDEN", "INVALID_REFRESH_TOKEN",
+]);
 
 /** An `error` reply from the server: `code` is stable, `reply` holds the details. */
 export class ProtocolError extends Error {
@@ -43,6 +45,7 @@ export class LiveConnection extends EventTarget {
     this.socket = null;
     this.connectionId = null;
     this.sessionId = null;
+    this.refreshToken = null;
     this.targetLanguage = null;
     this.refreshing = false;
     this.closed = false;
@@ -92,7 +95,9 @@ export class LiveConnection extends EventTarget {
     try {
       fresh = await this.#openSocket();
       if (this.sessionId) {
+        // The refresh token proves this place is ours: only the connection that got it can pass it on.
         const fields = { sessionId: this.sessionId };
+        if (this.refreshToken) fields.refreshToken = this.refreshToken;
         if (this.role === "listener") {
           if (this.connectionId) fields.previousConnectionId = this.connectionId;
           if (this.targetLanguage) fields.targetLanguage = this.targetLanguage;
@@ -224,6 +229,7 @@ export class LiveConnection extends EventTarget {
       case "connectionRefreshed":
         this.sessionId = message.sessionId;
         this.connectionId = message.connectionId || this.connectionId;
+        if (message.refreshToken) this.refreshToken = message.refreshToken;
         if (message.targetLanguage) this.targetLanguage = message.targetLanguage;
         break;
       case "languageSwitched":
@@ -232,6 +238,7 @@ export class LiveConnection extends EventTarget {
       case "sessionLeft":
       case "sessionEnded":
         this.sessionId = null;
+        this.refreshToken = null;
         break;
       case "heartbeatAck":
         if (ws !== this.socket) break;

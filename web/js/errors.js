@@ -14,6 +14,7 @@ const MESSAGES = {
   FORBIDDEN_ROLE: () => "This connection cannot do that (wrong role).",
   NOT_SESSION_SPEAKER: () => "Another connection now controls this session.",
   FORBIDDEN: () => "That connection belongs to another user.",
+  INVALID_REFRESH_TOKEN: () => "This place in the session was taken over by another connection; join again.",
   NOT_CONNECTED: () => "The server lost this connection; reconnecting.",
   TRANSCRIPTION_UNAVAILABLE: () => "Speech recognition is unavailable right now; your audio is kept and retried in a minute.",
   INTERNAL_ERROR: () => "The server failed. Try again.",
