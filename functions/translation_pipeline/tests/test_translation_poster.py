@@ -78,7 +78,8 @@ class _ManagementApi(BaseHTTPRequestHandler):
         state = self.state
         with state["lock"]:
             state["requests"].append((self.path, body))
-            state["sockets"].add(id(self.connection))
+            # The client's address and port name a TCP connection (an object id can be reused once a socket is freed).
+            state["sockets"].add(tuple(self.client_address))
             count = state["seen"][self.path] = state["seen"].get(self.path, 0) + 1
         signed_ok = self.headers["Authorization"] == _botocore_authorization(
             f"http://{self.headers['Host']}{self.path}", body, CREDS, "us-east-1")
