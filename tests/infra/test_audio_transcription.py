@@ -16,7 +16,8 @@ def test_partial_results_settings_reach_the_worker(deployments, stack):
     variables = deployments[stack].function("-audio-stream-worker").inputs["environment"]["variables"]
     expected = {"dev": ("1.0", "7.0", "10"), "staging": ("1.0", "5.0", "5"), "prod": ("1.0", "5.0", "5")}[stack]
     assert (variables["MIN_STABILITY_THRESHOLD"], variables["MAX_BUFFER_TIMEOUT"], variables["MAX_RATE_PER_SECOND"]) == expected
-    assert (variables["PHRASE_MAX_WORDS"], variables["PHRASE_MIN_WORDS"], variables["PHRASE_MAX_WAIT"]) == ("5", "3", "0.4")
+    assert (variables["PHRASE_MAX_WORDS"], variables["PHRASE_MIN_WORDS"], variables["PHRASE_MAX_WAIT"]) == ("6", "4", "1.1")
+    assert variables["PHRASE_TAIL_WORDS"] == "1"
     assert (variables["PAUSE_THRESHOLD"], variables["ORPHAN_TIMEOUT"], variables["DEDUP_CACHE_TTL"]) == ("2.0", "15.0", "10")
     assert variables["PARTIAL_RESULTS_STABILITY"] == "high"
 

@@ -31,11 +31,14 @@ class ProcessorConfig:
     # A comma/semicolon/colon ends a phrase only once the phrase has this many words,
     # so "So," or "Well," do not become segments of their own.
     min_clause_words: int = 4
-    # Early phrases (phrasing.py): settled words go out once this many are pending (0: off) ...
-    phrase_max_words: int = 5
-    # ... or once at least this many are pending and the oldest has been settled phrase_max_wait (s).
-    phrase_min_words: int = 3
-    phrase_max_wait: float = 0.4
+    # Early phrases (phrasing.py): pending words go out as a phrase once this many are there ...
+    phrase_min_words: int = 4
+    # ... or, at least two, once the oldest settled one has waited this long (s);
+    phrase_max_wait: float = 1.1
+    # a phrase holds at most this many words (0: early phrases off);
+    phrase_max_words: int = 6
+    # it may end with this many heard words (finished, not yet settled; 0: settled words only).
+    phrase_tail_words: int = 1
 
     def __post_init__(self) -> None:
         checks = (
@@ -51,6 +54,7 @@ class ProcessorConfig:
              and (self.phrase_max_words == 0 or self.phrase_min_words <= self.phrase_max_words),
              "between 1 and phrase_max_words"),
             ("phrase_max_wait", self.phrase_max_wait > 0, "positive"),
+            ("phrase_tail_words", 0 <= self.phrase_tail_words <= 3, "between 0 and 3"),
         )
         for name, ok, allowed in checks:
             if not ok:
@@ -59,8 +63,8 @@ class ProcessorConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProcessorConfig:
         """Read MIN_STABILITY_THRESHOLD, MAX_BUFFER_TIMEOUT, PAUSE_THRESHOLD, ORPHAN_TIMEOUT,
-        MAX_RATE_PER_SECOND, DEDUP_CACHE_TTL, PHRASE_MAX_WORDS, PHRASE_MIN_WORDS, PHRASE_MAX_WAIT (and optional
-        PARTIAL_RESULTS_ENABLED)."""
+        MAX_RATE_PER_SECOND, DEDUP_CACHE_TTL, PHRASE_MAX_WORDS, PHRASE_MIN_WORDS, PHRASE_MAX_WAIT,
+        PHRASE_TAIL_WORDS (and optional PARTIAL_RESULTS_ENABLED)."""
         try:
             return cls(
                 min_stability_threshold=env_float("MIN_STABILITY_THRESHOLD", 1.0, env),
@@ -70,9 +74,10 @@ class ProcessorConfig:
                 max_rate_per_second=env_float("MAX_RATE_PER_SECOND", 10.0, env),
                 dedup_cache_ttl=env_float("DEDUP_CACHE_TTL", 10.0, env),
                 partial_results_enabled=env_bool("PARTIAL_RESULTS_ENABLED", True, env),
-                phrase_max_words=env_int("PHRASE_MAX_WORDS", 5, env),
-                phrase_min_words=env_int("PHRASE_MIN_WORDS", 3, env),
-                phrase_max_wait=env_float("PHRASE_MAX_WAIT", 0.4, env),
+                phrase_max_words=env_int("PHRASE_MAX_WORDS", 6, env),
+                phrase_min_words=env_int("PHRASE_MIN_WORDS", 4, env),
+                phrase_max_wait=env_float("PHRASE_MAX_WAIT", 1.1, env),
+                phrase_tail_words=env_int("PHRASE_TAIL_WORDS", 1, env),
             )
         except ValueError as exc:
             raise SettingsError(str(exc)) from None

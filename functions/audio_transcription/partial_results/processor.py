@@ -50,7 +50,7 @@ from audio_transcription.partial_results.model import (
     Word,
     join_words,
 )
-from audio_transcription.partial_results.phrasing import HOLD_LIMIT, early_cut
+from audio_transcription.partial_results.phrasing import early_cut, heard_tail, pending_words
 from audio_transcription.partial_results.rate_limiter import TokenBucket
 from audio_transcription.partial_results.stability import (
     CLAUSE_END,
@@ -85,6 +85,7 @@ class ProcessorStats:
     duplicates: int = 0
     fallbacks: int = 0
     corrections: int = 0
+    heard_words: int = 0
     forced: int = 0
     early: int = 0
     segments: int = 0
@@ -224,16 +225,21 @@ class PartialResultProcessor:
         cfg = self.config
         while pos < settled_end:
             waited = now - state.settled_since(pos, now)
+            heard_end = heard_tail(items, settled_end, cfg.phrase_tail_words)
             end = early_cut(items, pos, settled_end, cfg.phrase_min_words, cfg.phrase_max_words, waited,
-                            cfg.phrase_max_wait)
+                            cfg.phrase_max_wait, heard_end)
             if end is None or end <= pos:
                 return
-            self._emit(state, items, pos, end, now, REASON_EARLY, False, True, out, True)
+            settled = end <= settled_end
+            if not settled:
+                self.stats.heard_words += len(pending_words(items, settled_end, end))
+            self._emit(state, items, pos, end, now, REASON_EARLY, False, settled, out, True)
             self.stats.early += 1
             pos = end
 
     def _cut_if_waited(self, state: ResultState, now: float, out: list[Segment]) -> None:
-        """Between events: settled words that waited ``phrase_max_wait`` go out as an early phrase."""
+        """Between events: an early phrase that an earlier result held back, or whose words
+        waited ``phrase_max_wait``, goes out."""
         cfg = self.config
         if cfg.phrase_max_words <= 0:
             return
@@ -243,18 +249,18 @@ class PartialResultProcessor:
         if self._waits_for_earlier(state, now):
             return
         start = self._align(state, items)
-        since = state.settled_since(start, now)
-        if start >= len(items) or now - since < cfg.phrase_max_wait:
+        if start >= len(items):
             return
+        since = state.settled_since(start, now)
         settled_end = self._settled_end(state, items, start)
         state.note_settled(settled_end, now)
         before = len(out)
         self._cut_early(state, items, start, settled_end, now, out)
         if len(out) == before:
-            # Without a new partial, the cut can only change when the sentence-end hold runs out.
-            hold_end = since + HOLD_LIMIT * cfg.phrase_max_wait
+            # Without a new partial, the cut can only change once the first word has waited phrase_max_wait.
+            ready = since + cfg.phrase_max_wait
             state.idle_items, state.idle_emitted = items, state.emitted
-            state.idle_until = hold_end if now < hold_end else float("inf")
+            state.idle_until = ready if now < ready else float("inf")
 
     def _force_if_waited(self, state: ResultState, now: float, out: list[Segment]) -> None:
         items = state.items

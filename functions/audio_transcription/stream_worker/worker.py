@@ -97,7 +97,8 @@ _ISSUE_TEXT = {
     ISSUE_FORMAT: "The audio does not look like 16 kHz mono speech; send 16-bit PCM at 16,000 Hz, one channel.",
 }
 _STAT_METRICS = (("partials_dropped", "PartialResultsDropped"), ("orphans_flushed", "OrphanedResultsFlushed"),
-                 ("duplicates", "DuplicatesDetected"), ("fallbacks", "TranscribeFallbackTriggered"))
+                 ("duplicates", "DuplicatesDetected"), ("fallbacks", "TranscribeFallbackTriggered"),
+                 ("heard_words", "HeardWordsEmitted"), ("corrections", "EmittedWordsRevised"))
 
 
 @dataclass

@@ -86,17 +86,19 @@ def configs(draw, strict: bool):
         dedup_cache_ttl=draw(st.sampled_from([0, 1, 10])),
         partial_results_enabled=draw(st.booleans()),
         min_clause_words=draw(st.integers(1, 5)),
-        **draw(phrasing()),
+        **draw(phrasing(strict)),
     )
 
 
 @st.composite
-def phrasing(draw):
-    """Early-phrase settings: off, or any minimum/maximum words and wait."""
+def phrasing(draw, strict: bool = True):
+    """Early-phrase settings: off, or any minimum/maximum words and wait; heard words only when not strict
+    (a heard word may change later, and then stays as sent)."""
     max_words = draw(st.sampled_from([0, 1, 2, 3, 5, 8]))
     min_words = draw(st.integers(1, max(1, max_words)))
     return {"phrase_max_words": max_words, "phrase_min_words": min_words,
-            "phrase_max_wait": draw(st.floats(0.05, 2.0))}
+            "phrase_max_wait": draw(st.floats(0.05, 2.0)),
+            "phrase_tail_words": 0 if strict else draw(st.integers(0, 2))}
 
 
 def run(script: Script, cfg: ProcessorConfig, tick: float = 0.25):

@@ -13,9 +13,11 @@ TICK = 0.1
 
 
 def config(**overrides) -> ProcessorConfig:
-    """Early phrases off unless asked for: most tests here check the mark, pause and timeout rules."""
+    """Early phrases off unless asked for: most tests here check the mark, pause and timeout rules.
+    Heard words off unless asked for: with them, a word that changes later stays as sent."""
     base = dict(min_stability_threshold=1.0, max_buffer_timeout=7.0, pause_threshold=2.0,
-                orphan_timeout=15.0, max_rate_per_second=10, dedup_cache_ttl=10, phrase_max_words=0)
+                orphan_timeout=15.0, max_rate_per_second=10, dedup_cache_ttl=10, phrase_max_words=0,
+                phrase_tail_words=0)
     base.update(overrides)
     return ProcessorConfig(**base)
 
@@ -56,13 +58,31 @@ def test_every_word_is_emitted_exactly_once(rep, threshold, phrase_words):
         assert got.get(result_id) == [w.casefold() for w in expected], result_id
 
 
-@pytest.mark.parametrize("phrase_words", [0, 5])
+@pytest.mark.parametrize("phrasing", [dict(phrase_max_words=0), dict(phrase_max_words=5),
+                                       dict(phrase_max_words=6, phrase_min_words=4, phrase_tail_words=1),
+                                       dict(phrase_max_words=6, phrase_min_words=2, phrase_tail_words=2)],
+                         ids=["off", "settled", "heard-1", "heard-2"])
 @pytest.mark.parametrize("rep", REPLAYS, ids=lambda r: r.name)
-def test_no_stretch_of_audio_is_emitted_twice(rep, phrase_words):
-    _, out = run(rep, config(min_stability_threshold=0.5, max_buffer_timeout=2.0, phrase_max_words=phrase_words))
-    spans = sorted((w.start_time, w.end_time) for _, s in out for w in s.words if not w.punctuation)
-    for (s0, e0), (s1, e1) in zip(spans, spans[1:], strict=False):
-        assert s1 >= e0 - 1e-6, (s0, e0, s1, e1)
+def test_no_stretch_of_audio_is_emitted_twice_and_none_is_lost(rep, phrasing):
+    _, out = run(rep, config(min_stability_threshold=0.5, max_buffer_timeout=2.0, **phrasing))
+    words = sorted((w for _, s in out for w in s.words if not w.punctuation), key=lambda w: w.start_time)
+    for a, b in zip(words, words[1:], strict=False):
+        assert b.start_time >= a.end_time - 1e-6, (a, b)
+    # Every word of every final was sent, or lies in the audio its result had already sent (a
+    # word sent before it settled that Transcribe then changed stays as sent).
+    sent_until: dict[str, float] = {}
+    for _, seg in out:
+        sent_until[seg.result_id] = max(sent_until.get(seg.result_id, float("-inf")), seg.end_time)
+    for _, event in rep.events:
+        for res in event.transcript.results:
+            if res.is_partial is not False:
+                continue
+            for it in res.alternatives[0].items:
+                if it.item_type == "punctuation":
+                    continue
+                same = any(w.start_time == it.start_time and w.content.casefold() == it.content.casefold() for w in words)
+                mid = 0.5 * (it.start_time + it.end_time)
+                assert same or mid <= sent_until.get(res.result_id, float("-inf")) + 1e-6, (rep.name, it.content)
 
 
 @pytest.mark.parametrize("rep", [r for r in REPLAYS if r.name in (
