@@ -27,11 +27,11 @@ GOAL_US = 50.0
 
 
 def configs() -> dict[str, ProcessorConfig]:
-    """The stack default (threshold 1.0, early phrases of 3-5 words) and early phrases off."""
+    """The stack default (threshold 1.0, early phrases of 4-6 words, one heard word) and early phrases off."""
     base = dict(max_buffer_timeout=7.0, pause_threshold=2.0, orphan_timeout=15.0, max_rate_per_second=10,
                 dedup_cache_ttl=10, min_stability_threshold=1.0)
-    return {"early phrases (stack config)": ProcessorConfig(phrase_max_words=5, phrase_min_words=3,
-                                                             phrase_max_wait=0.4, **base),
+    return {"early phrases (stack config)": ProcessorConfig(phrase_max_words=6, phrase_min_words=4,
+                                                             phrase_max_wait=1.1, phrase_tail_words=1, **base),
             "early phrases off": ProcessorConfig(phrase_max_words=0, **base)}
 
 

@@ -73,7 +73,7 @@ def run_story(system: System, track) -> tuple[float, str]:
     session = {}
 
     def open_session() -> None:
-        token = system.cognito.id_token("7c1e9d2a-0b5f-4a8e-9f61-3d2b8c4e5a10", "speaker@example.com")
+        token = system.cognito.access_token("7c1e9d2a-0b5f-4a8e-9f61-3d2b8c4e5a10", "speaker@example.com")
         status, _ = system.connect("speaker", "speaker", "198.51.100.7", token=token)
         assert status == 200
         system.send("speaker", {"action": "createSession", "sourceLanguage": "en-US", "requestId": "create-1"})
@@ -136,7 +136,7 @@ def main(argv: list[str]) -> int:
             system.stop()
     env = stack.deployment.function("-audio-stream-worker").inputs["environment"]["variables"]
     print(f"dev stack, worker settings: threshold {env['MIN_STABILITY_THRESHOLD']}, phraseMaxWords "
-          f"{env['PHRASE_MAX_WORDS']}, phraseMinWords {env['PHRASE_MIN_WORDS']}, phraseMaxWait {env['PHRASE_MAX_WAIT']} s; "
+          f"{env['PHRASE_MAX_WORDS']}, phraseMinWords {env['PHRASE_MIN_WORDS']}, phraseMaxWait {env['PHRASE_MAX_WAIT']} s, phraseTailWords {env['PHRASE_TAIL_WORDS']}; "
           f"speech from {track.source}, {len(words)} words in {track.phrases[-1].end - track.phrases[0].start:.1f} s; "
           f"{len(deliveries)} segments; run took {time.perf_counter() - started:.0f} s")
     # Each segment's words: the track words inside its audio span (session seconds = track seconds here).

@@ -130,7 +130,7 @@ def test_config_set_changes_the_deployed_resource(deployments, tuned):
     ("session:allowAnonymousListeners", "yes", "'session:allowAnonymousListeners' must be a boolean"),
     ("session:warningMinutes", "95", "'session:refreshMinutes' < 'session:warningMinutes' < 120"),
     ("transcription:pauseThreshold", "", "'transcription:pauseThreshold' is required"),
-    ("transcription:phraseMinWords", "6", "'transcription:phraseMinWords' must not exceed 'transcription:phraseMaxWords'"),
+    ("transcription:phraseMinWords", "7", "'transcription:phraseMinWords' must not exceed 'transcription:phraseMaxWords'"),
     # EventBridge runs schedules at most once a minute: a sub-minute status push cannot be configured.
     ("session:statusIntervalMinutes", "0.5", "'session:statusIntervalMinutes' must be an integer between 1 and 60, got '0.5'"),
 ])
