@@ -41,12 +41,18 @@ ISSUE_FORMAT = "format"
 # "16 kHz mono" is transcribed badly. Two cheap signatures in a window of voiced audio:
 # interleaved stereo read as mono makes sample pairs (2k, 2k+1) nearly equal while pairs
 # (2k+1, 2k+2) differ as usual; audio at 44.1/48 kHz read as 16 kHz is slowed down ~3x, so
-# almost no energy is left above 2.5 kHz (espeak speech: 6.5% at 16 kHz, 0.4% from 48 kHz).
+# almost no energy is left above 2.5 kHz (espeak speech: 8-12% at 16 kHz, under 0.7% slowed)
+# and the voice's pitch falls below a speaker's (a 225 Hz voice to 81 Hz, a 100 Hz one to 36 Hz).
+# A deep natural voice can also have little energy up there (0.9% in a 5 s window of the
+# Piper recording), so between 0.3% and 1% the pitch decides.
 FORMAT_STEREO = "stereo"
 FORMAT_SAMPLE_RATE = "sample_rate"
 _PAIR_RATIO_STEREO = 0.2
 _HIGH_BAND_HZ = 2500.0
-_HIGH_BAND_MIN_SHARE = 0.01
+_HIGH_BAND_MIN_SHARE = 0.01  # below this, the audio may be slowed ...
+_HIGH_BAND_SURE_SHARE = 0.003  # ... below this it is, whatever the pitch
+_SLOWED_PITCH_HZ = 85.0  # median pitch of voiced frames below this: slowed (the deep Piper voice: 91 Hz)
+_PITCH_MIN_CORRELATION = 0.5  # a frame counts as pitched above this normalised autocorrelation
 _FRAME = 2048
 _VOICED_DBFS = -45.0
 _MIN_VOICED_FRAMES = 8  # about 1 s of voiced audio before judging
@@ -154,9 +160,29 @@ def format_suspicion(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> str
         power = np.abs(np.fft.rfft(frame * window)) ** 2
         high += float(power[freqs >= _HIGH_BAND_HZ].sum())
         total += float(power.sum())
-    if total > 0 and high / total < _HIGH_BAND_MIN_SHARE:
+    if total <= 0 or high / total >= _HIGH_BAND_MIN_SHARE:
+        return None
+    if high / total < _HIGH_BAND_SURE_SHARE:
         return FORMAT_SAMPLE_RATE
-    return None
+    pitch = median_pitch_hz(voiced, sample_rate)
+    return FORMAT_SAMPLE_RATE if pitch is not None and pitch < _SLOWED_PITCH_HZ else None
+
+
+def median_pitch_hz(frames: list[np.ndarray], sample_rate: int = SAMPLE_RATE) -> float | None:
+    """Median fundamental frequency of the clearly pitched ``frames`` (autocorrelation peak
+    between 25 and 400 Hz), or None when none is pitched."""
+    low, high = int(sample_rate / 400), int(sample_rate / 25)
+    pitches = []
+    for frame in frames:
+        f = frame - frame.mean()
+        spectrum = np.fft.rfft(f, 2 * f.size)
+        ac = np.fft.irfft(np.abs(spectrum) ** 2)[:f.size]
+        if ac[0] <= 0 or high >= f.size:
+            continue
+        lag = low + int(np.argmax(ac[low:high]))
+        if ac[lag] / ac[0] > _PITCH_MIN_CORRELATION:
+            pitches.append(sample_rate / lag)
+    return float(np.median(pitches)) if pitches else None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -151,3 +152,32 @@ def test_noise_and_silence_are_not_format_suspects():
 
     assert format_suspicion(mix(10.0)) is None
     assert format_suspicion(np.zeros(80000, dtype=np.int16)) is None
+
+
+RECORDING = Path(__file__).resolve().parents[3] / "local" / "data" / "speech-en-us.flac"
+
+
+def _sox_pcm(source: list[str], rate: int, stdin: bytes | None = None) -> np.ndarray:
+    """Raw 16-bit mono PCM at ``rate`` Hz from a sox input (a file, or ``-t wav -`` with ``stdin``)."""
+    raw = subprocess.run(["sox", *source, "-t", "raw", "-e", "signed", "-b", "16", "-r", str(rate), "-c", "1", "-"],
+                         input=stdin, check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype="<i2")
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None, reason="needs espeak-ng and sox")
+def test_a_deep_natural_voice_is_not_a_format_suspect_but_slowed_voices_are():
+    """The Piper recording (a low male voice) has under 1% of its energy above 2.5 kHz in its first
+    5 s; its pitch (about 90 Hz) says it is real 16 kHz speech. Slowed voices (44.1/48 kHz read as
+    16 kHz) are caught, a high one (espeak's female voice, 73-81 Hz once slowed) included."""
+    from audio_transcription.quality import FORMAT_SAMPLE_RATE, format_suspicion
+
+    voice = _sox_pcm([str(RECORDING)], 16000)
+    for start in range(0, voice.size - 80000 + 1, 40000):
+        assert format_suspicion(voice[start:start + 80000]) is None, start
+    female_wav = subprocess.run(["espeak-ng", "-v", "en-us+f3", "-s", "160", "--stdout",
+                                 "The speaker keeps talking about translation systems and the weather in the mountains"],
+                                check=True, capture_output=True).stdout
+    for captured in (44100, 48000):
+        # Captured at 44.1/48 kHz and sent as if it were 16 kHz.
+        for slowed in (_sox_pcm([str(RECORDING)], captured), _sox_pcm(["-t", "wav", "-"], captured, female_wav)):
+            assert format_suspicion(slowed[:80000]) == FORMAT_SAMPLE_RATE, captured

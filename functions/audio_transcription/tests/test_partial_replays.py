@@ -65,6 +65,9 @@ def test_every_word_is_emitted_exactly_once(rep, threshold, phrase_words):
 @pytest.mark.parametrize("rep", REPLAYS, ids=lambda r: r.name)
 def test_no_stretch_of_audio_is_emitted_twice_and_none_is_lost(rep, phrasing):
     _, out = run(rep, config(min_stability_threshold=0.5, max_buffer_timeout=2.0, **phrasing))
+    for result_id in {s.result_id for _, s in out}:  # in order within each result
+        starts = [w.start_time for _, s in out if s.result_id == result_id for w in s.words if not w.punctuation]
+        assert starts == sorted(starts), result_id
     words = sorted((w for _, s in out for w in s.words if not w.punctuation), key=lambda w: w.start_time)
     for a, b in zip(words, words[1:], strict=False):
         assert b.start_time >= a.end_time - 1e-6, (a, b)
