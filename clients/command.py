@@ -1,4 +1,4 @@
-"""What every client command does around its own work: run it on an event loop, and hold its connection.
+"""What the client commands (speaker, listener, latency) do around their own work: run it on an event loop, and hold its connection.
 
 ``run_command`` parses the command line, runs the command's coroutine and turns Ctrl-C into exit
 status 130. ``connected`` signs in (or not), opens the WebSocket and keeps its reader and heartbeats
