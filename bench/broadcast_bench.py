@@ -34,7 +34,6 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from translation_pipeline import telemetry  # noqa: E402
-from translation_pipeline.broadcast import Broadcaster  # noqa: E402
 from translation_pipeline.processor import build_processor  # noqa: E402
 from translation_pipeline.segment import Segment  # noqa: E402
 from translation_pipeline.settings import TranslationSettings  # noqa: E402
@@ -53,7 +52,7 @@ from translation_pipeline.tests.fakes import (  # noqa: E402
 )
 
 from bench import slow_connections  # noqa: E402
-from bench.broadcast_timing import CAPTION, measure  # noqa: E402
+from bench.broadcast_timing import measure  # noqa: E402
 
 
 def _settings(concurrency: int) -> TranslationSettings:
@@ -64,19 +63,10 @@ def _settings(concurrency: int) -> TranslationSettings:
 
 def bench_broadcast(listeners: int, post_ms: float, concurrency: int, runs: int = 5) -> None:
     api = FakeManagementApi(delay=post_ms / 1000)
-    broadcaster = Broadcaster(api, None, concurrency, 3, 0.05, 1.0)
-    connections = [f"conn-{i:04d}" for i in range(listeners)]
-    broadcaster.broadcast("bench-session", connections[:concurrency], [CAPTION])  # start the pool's threads
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = broadcaster.broadcast("bench-session", connections, [CAPTION])
-        times.append(time.perf_counter() - started)
-        assert len(result.delivered) == listeners
-    broadcaster.shutdown()
+    median, best, _ = measure(api, listeners, concurrency, runs)
     ideal = -(-listeners // concurrency) * post_ms / 1000
     print(f"broadcast    1 message  -> {listeners} listeners, {post_ms:g} ms/post, concurrency {concurrency}: "
-          f"median {statistics.median(times):.3f} s, best {min(times):.3f} s (ideal {ideal:.3f} s; goal < 0.5 s); "
+          f"median {median:.3f} s, best {best:.3f} s (ideal {ideal:.3f} s; goal < 0.5 s); "
           f"max in flight {api.max_in_flight}")
 
 

@@ -33,6 +33,7 @@ import aiohttp
 
 from clients import protocol
 from clients.audio import load_pcm16
+from clients.command import run_command
 from clients.common import Connection, add_target_arguments, log, open_connection, resolve
 from clients.speaker import Speaker
 
@@ -252,10 +253,7 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
-    try:
-        return asyncio.run(run(arguments(argv)))
-    except KeyboardInterrupt:
-        return 130
+    return run_command(arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ from typing import Any
 import aiohttp
 
 from clients import protocol
-from clients.common import Connection, add_target_arguments, log, open_connection, resolve
+from clients.command import connected, run_command
+from clients.common import add_target_arguments, log
 
 EXTENSIONS = {"audio/mpeg": "mp3", "audio/ogg": "ogg", "audio/pcm": "pcm"}
 
@@ -122,39 +123,31 @@ async def run(args: argparse.Namespace) -> int:
     if args.play and shutil.which("play") is None:
         raise SystemExit("--play needs sox's play (apt-get install sox libsox-fmt-mp3)")
     async with aiohttp.ClientSession() as http:
-        url, token = await resolve(http, args, need_token=args.login)
-        ws = await open_connection(http, url, "listener", token)
-        listener = Listener(args, args.since if args.since is not None else time.time())
-        connection = Connection(ws, listener.on_push)
-        reader = asyncio.create_task(connection.read())
-        beats = asyncio.create_task(connection.heartbeats())
-        player = asyncio.create_task(listener.play()) if args.play else None
-        try:
-            joined = await connection.request(protocol.join_session, args.session, args.language)
-            log(json.dumps(joined))
-            if joined.get("type") != "sessionJoined":
-                return 2
-            if args.since is None:
-                listener.since = time.time()
-            waits = [asyncio.create_task(listener.ended.wait()), asyncio.create_task(connection.closed.wait())]
-            await asyncio.wait(waits, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED)
-            for task in waits:
-                task.cancel()
-            return 0
-        finally:
-            beats.cancel()
-            if player:
-                player.cancel()
-            await ws.close()
-            await asyncio.wait_for(reader, 5)
+        # the listener is set up once connected; the reader starts only at the first await below
+        async with connected(http, args, "listener", lambda message, received: listener.on_push(message, received),
+                             need_token=args.login) as connection:
+            listener = Listener(args, args.since if args.since is not None else time.time())
+            player = asyncio.create_task(listener.play()) if args.play else None
+            try:
+                joined = await connection.request(protocol.join_session, args.session, args.language)
+                log(json.dumps(joined))
+                if joined.get("type") != "sessionJoined":
+                    return 2
+                if args.since is None:
+                    listener.since = time.time()
+                waits = [asyncio.create_task(listener.ended.wait()), asyncio.create_task(connection.closed.wait())]
+                await asyncio.wait(waits, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED)
+                for task in waits:
+                    task.cancel()
+                return 0
+            finally:
+                if player:
+                    player.cancel()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
-    try:
-        return asyncio.run(run(arguments(argv)))
-    except KeyboardInterrupt:
-        return 130
+    return run_command(arguments, run, argv)
 
 
 if __name__ == "__main__":

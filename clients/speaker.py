@@ -21,7 +21,8 @@ import aiohttp
 
 from clients import protocol
 from clients.audio import chunks, load_pcm16
-from clients.common import Connection, add_target_arguments, log, open_connection, resolve
+from clients.command import connected, run_command
+from clients.common import Connection, add_target_arguments, log
 
 
 def parse_control(value: str) -> tuple[float, str]:
@@ -95,50 +96,37 @@ class Speaker:
 async def run(args: argparse.Namespace) -> int:
     """Connect, create a session, stream, end."""
     pcm = load_pcm16(args.file)
-    async with aiohttp.ClientSession() as http:
-        url, token = await resolve(http, args, need_token=True)
-        ws = await open_connection(http, url, "speaker", token)
-        speaker: Speaker | None = None
+    speaker: Speaker | None = None
 
-        async def on_push(message: dict[str, Any], _received: float) -> None:
-            if protocol.is_error(message) and speaker is not None:
-                speaker.errors.append(message)
-            log(json.dumps(message))
+    async def on_push(message: dict[str, Any], _received: float) -> None:
+        if protocol.is_error(message) and speaker is not None:
+            speaker.errors.append(message)
+        log(json.dumps(message))
 
-        connection = Connection(ws, on_push)
-        reader = asyncio.create_task(connection.read())
-        beats = asyncio.create_task(connection.heartbeats())
-        try:
-            created = await connection.request(protocol.create_session, args.language)
-            if created.get("type") != "sessionCreated":
-                log(json.dumps(created))
-                return 2
-            session_id = created["sessionId"]
-            print(f"SESSION {session_id}", flush=True)
-            if args.session_file:
-                with open(args.session_file, "w") as handle:
-                    handle.write(session_id)
-            speaker = Speaker(connection, session_id, args.chunk_ms)
-            print(f"STREAM_START {time.time():.3f}", flush=True)
-            await speaker.stream(pcm, args.control)
-            log(f"sent {speaker.sent} chunks ({speaker.skipped} skipped while paused or muted), "
-                f"{len(speaker.errors)} refused")
-            await asyncio.sleep(args.linger)
-            if not args.keep and "end" not in {c for _, c in args.control}:
-                await speaker.control("end")
-            return 1 if speaker.errors else 0
-        finally:
-            beats.cancel()
-            await ws.close()
-            await asyncio.wait_for(reader, 5)
+    async with aiohttp.ClientSession() as http, connected(http, args, "speaker", on_push, need_token=True) as connection:
+        created = await connection.request(protocol.create_session, args.language)
+        if created.get("type") != "sessionCreated":
+            log(json.dumps(created))
+            return 2
+        session_id = created["sessionId"]
+        print(f"SESSION {session_id}", flush=True)
+        if args.session_file:
+            with open(args.session_file, "w") as handle:
+                handle.write(session_id)
+        speaker = Speaker(connection, session_id, args.chunk_ms)
+        print(f"STREAM_START {time.time():.3f}", flush=True)
+        await speaker.stream(pcm, args.control)
+        log(f"sent {speaker.sent} chunks ({speaker.skipped} skipped while paused or muted), "
+            f"{len(speaker.errors)} refused")
+        await asyncio.sleep(args.linger)
+        if not args.keep and "end" not in {c for _, c in args.control}:
+            await speaker.control("end")
+        return 1 if speaker.errors else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
-    try:
-        return asyncio.run(run(arguments(argv)))
-    except KeyboardInterrupt:
-        return 130
+    return run_command(arguments, run, argv)
 
 
 if __name__ == "__main__":

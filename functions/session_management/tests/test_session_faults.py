@@ -37,10 +37,25 @@ def survived(name: str) -> None:
     print(f"\nFAULT|{name}|survived")
 
 
-def test_fault_on_attach_after_the_count_went_up_gives_the_slot_back(world: World, faulty: FaultyDynamoDB) -> None:
+def session_with_listener(world: World, join: bool = True) -> tuple[str, str]:
+    """A speaker's session and listener ``lst-1``, joined to it unless ``join`` is false."""
     world.speaker()
     session_id = world.create_session()
     listener = world.listener("lst-1")
+    if join:
+        world.join(listener, session_id)
+    return session_id, listener
+
+
+def sweep_after(world: World, seconds: float) -> None:
+    """``seconds`` later, with the speaker still heartbeating, the scheduled sweep runs."""
+    world.now += seconds
+    world.send("spk-1", {"action": "heartbeat"})
+    world.sweep()
+
+
+def test_fault_on_attach_after_the_count_went_up_gives_the_slot_back(world: World, faulty: FaultyDynamoDB) -> None:
+    session_id, listener = session_with_listener(world, join=False)
     faulty.fail(CONNECTIONS, "update_item", joins_row)
     assert world.join(listener, session_id)["code"] == "INTERNAL_ERROR"
     assert world.session_row(session_id)["listenerCount"] == 0
@@ -50,10 +65,7 @@ def test_fault_on_attach_after_the_count_went_up_gives_the_slot_back(world: Worl
 
 
 def test_fault_on_the_leave_decrement_rolls_the_leave_back(world: World, faulty: FaultyDynamoDB) -> None:
-    world.speaker()
-    session_id = world.create_session()
-    listener = world.listener("lst-1")
-    world.join(listener, session_id)
+    session_id, listener = session_with_listener(world)
     faulty.fail(SESSIONS, "update_item", decrements)
     world.send(listener, {"action": "leaveSession", "sessionId": session_id})
     assert world.api.last(listener)["code"] == "INTERNAL_ERROR"
@@ -67,17 +79,12 @@ def test_fault_on_the_leave_decrement_rolls_the_leave_back(world: World, faulty:
 
 
 def test_fault_on_the_disconnect_decrement_restores_the_row_for_the_sweep(world: World, faulty: FaultyDynamoDB) -> None:
-    world.speaker()
-    session_id = world.create_session()
-    listener = world.listener("lst-1")
-    world.join(listener, session_id)
+    session_id, listener = session_with_listener(world)
     faulty.fail(SESSIONS, "update_item", decrements)
     assert world.disconnect(listener)["statusCode"] == 500
     assert world.connection_row(listener)["sessionId"] == session_id  # rolled back
     assert_exact(world, session_id)
-    world.now += 301  # the closed connection no longer heartbeats: the sweep removes it
-    world.send("spk-1", {"action": "heartbeat"})
-    world.sweep()
+    sweep_after(world, 301)  # the closed connection no longer heartbeats: the sweep removes it
     assert world.connection_row(listener) is None
     assert world.session_row(session_id)["listenerCount"] == 0
     survived("$disconnect: decrement fails after the row was deleted")
@@ -98,12 +105,9 @@ def test_double_faults_are_repaired_by_the_sweep_recount(world: World, faulty: F
     assert members(world, session_id) == 0 and world.session_row(session_id)["listenerCount"] == 5  # leaked
     late = world.listener("lst-late")
     assert world.join(late, session_id)["code"] == "SESSION_FULL"
-    world.send("spk-1", {"action": "heartbeat"})
-    world.sweep()  # too soon after the last membership change: not recounted yet
+    sweep_after(world, 0)  # too soon after the last membership change: not recounted yet
     assert world.session_row(session_id)["listenerCount"] == 5
-    world.now += RECOUNT_QUIET_SECONDS + 1
-    world.send("spk-1", {"action": "heartbeat"})
-    world.sweep()
+    sweep_after(world, RECOUNT_QUIET_SECONDS + 1)
     assert world.session_row(session_id)["listenerCount"] == 0
     for n in range(5):
         assert world.join(world.listener(f"new-{n}"), session_id)["type"] == "sessionJoined"
@@ -112,16 +116,12 @@ def test_double_faults_are_repaired_by_the_sweep_recount(world: World, faulty: F
 
 
 def test_join_fault_with_a_failed_give_back_is_repaired_by_the_sweep(world: World, faulty: FaultyDynamoDB) -> None:
-    world.speaker()
-    session_id = world.create_session()
-    listener = world.listener("lst-1")
+    session_id, listener = session_with_listener(world, join=False)
     faulty.fail(CONNECTIONS, "update_item", joins_row)
     faulty.fail(SESSIONS, "update_item", decrements)
     assert world.join(listener, session_id)["code"] == "INTERNAL_ERROR"
     assert world.session_row(session_id)["listenerCount"] == 1 and members(world, session_id) == 0
-    world.now += RECOUNT_QUIET_SECONDS + 1
-    world.send("spk-1", {"action": "heartbeat"})
-    world.sweep()
+    sweep_after(world, RECOUNT_QUIET_SECONDS + 1)
     assert_exact(world, session_id)
     survived("join: attach and give-back both fail (sweep recount)")
 
