@@ -75,7 +75,7 @@ class Inbox:
             if sequence not in self.captions:
                 self.captions[sequence] = (received, message)
                 self.arrival_order.append(sequence)
-        elif kind == "audio":
+        if kind in ("caption", "audio"):  # a caption may carry its segment's audio
             done = self.assembler.add(message)
             if done is not None:
                 info, data = done

@@ -78,7 +78,7 @@ class Listener:
                       "text": message.get("text"), "isFinal": message.get("isFinal"), "latency": latency,
                       "received": received},
                      f"[{message.get('sequence')}] ({message.get('language')}) {message.get('text')}   +{latency:.2f}s")
-        elif kind == "audio":
+        if kind in ("caption", "audio"):  # a caption may carry its segment's audio
             done = self.assembler.add(message)
             if done is None:
                 return

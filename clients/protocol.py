@@ -144,13 +144,22 @@ def is_error(message: Mapping[str, Any], code: str | None = None) -> bool:
 
 @dataclass
 class AudioAssembler:
-    """Reassembles a segment's audio parts (``audio`` messages) in ``part`` order, dropping repeats."""
+    """Reassembles a segment's audio parts (``audio`` messages) in ``part`` order, dropping repeats.
+    A ``caption`` that carries the segment's whole audio (``translation:combineCaptionAudio``)
+    gives it at once."""
 
     parts: dict[str, dict[int, bytes]] = field(default_factory=dict)
     info: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, message: Mapping[str, Any]) -> tuple[dict[str, Any], bytes] | None:
-        """Add one ``audio`` message; the segment's info and whole audio once every part arrived."""
+        """Add one ``audio`` message (or a caption); the segment's info and whole audio once every part arrived."""
+        if message.get("type") == "caption":
+            audio = message.get("audio")
+            if not isinstance(audio, Mapping):
+                return None  # a caption alone: its audio follows as ``audio`` messages, or there is none
+            info = {k: message.get(k) for k in ("sessionId", "sequence", "segmentId", "language")}
+            info.update({k: audio.get(k) for k in ("format", "mimeType", "voiceId")})
+            return info, base64.b64decode(audio["data"])
         segment = message["segmentId"]
         part, parts = int(message["part"]), int(message["parts"])
         if not 1 <= part <= parts:

@@ -106,3 +106,17 @@ def test_audio_parts_reassemble_in_order_once():
     assert audio == b"\x01" * 4 + b"\x02" * 4 + b"\x03" * 4 and info["voiceId"] == "Lucia"
     with pytest.raises(protocol.ProtocolError):
         assembler.add(dict(base, part=4, data=""))
+
+
+def test_a_caption_that_carries_its_audio_gives_the_whole_segment():
+    """``translation:combineCaptionAudio`` (every stack's default): the caption is also the audio."""
+    assembler = protocol.AudioAssembler()
+    caption = {"type": "caption", "sessionId": "s", "sequence": 4, "segmentId": "s#4", "language": "es",
+               "part": 1, "parts": 1, "text": "hola",
+               "audio": {"format": "mp3", "mimeType": "audio/mpeg", "voiceId": "Lucia",
+                         "data": base64.b64encode(b"ID3-audio").decode()}}
+    info, audio = assembler.add(caption)
+    assert audio == b"ID3-audio"
+    assert info == {"sessionId": "s", "sequence": 4, "segmentId": "s#4", "language": "es", "format": "mp3",
+                    "mimeType": "audio/mpeg", "voiceId": "Lucia"}
+    assert assembler.add({k: v for k, v in caption.items() if k != "audio"}) is None  # its audio follows apart

@@ -55,3 +55,15 @@ def test_summary_checks_and_latency():
     text = " ".join(summary["failures"])
     assert "listener 3 (es) received no caption" in text and "missed segments [1]" in text
     assert "1 of 1 audio segments do not decode" in text and "speaker got errors" in text
+
+
+def test_a_caption_that_carries_its_audio_counts_as_the_segments_audio():
+    import asyncio
+    import base64
+
+    inbox = Inbox("es")
+    combined = dict(_caption(1, "es", "Buenos días a todos."),
+                    audio={"format": "wav", "mimeType": "audio/wav", "voiceId": "es",
+                           "data": base64.b64encode(_wav()).decode()})
+    asyncio.run(inbox.on_push(combined, 5.0))
+    assert inbox.captions[1][0] == 5.0 and inbox.audio[1][0] == 5.0 and inbox.audio[1][2] == _wav()
