@@ -13,10 +13,12 @@ the stream ends. Rules (README.md has the reasoning):
   settled reaches ``min_stability_threshold``; settled = ``stable`` True, or, when the stream
   has no stability flags, agreed by the last two analysed partials (LocalAgreement-2, counted
   as a fallback once per result).
-* Early phrases (``phrasing.py``): once ``phrase_max_words`` settled words are pending, or
-  ``phrase_min_words`` are and the oldest has been settled for ``phrase_max_wait``, settled
-  words go out as a phrase cut where the words allow (before a conjunction, after a clause
-  mark), flagged ``continues`` so the sentence is voiced as going on.
+* Early phrases (``phrasing.py``): once ``phrase_min_words`` words are pending, or at least two
+  once the oldest has been settled for ``phrase_max_wait``, they go out as a phrase of at most
+  ``phrase_max_words``, cut where the words allow (before a conjunction, after a clause mark),
+  flagged ``continues`` so the sentence is voiced as going on. The phrase may end with
+  ``phrase_tail_words`` heard words (finished but not yet settled); if Transcribe changes one
+  later, the segment stands as sent and the alignment rule above goes on after it.
 * Settled words that waited ``max_buffer_timeout`` are emitted without their phrase boundary
   (long run-on sentences); unsettled words wait for the final result or an orphan flush.
 * A result with no update for ``orphan_timeout`` is flushed and closed; ``flush`` does the same
@@ -223,9 +225,9 @@ class PartialResultProcessor:
                    out: list[Segment]) -> None:
         """Emit settled words from ``pos`` as early phrases while ``early_cut`` finds one."""
         cfg = self.config
+        heard_end = heard_tail(items, settled_end, cfg.phrase_tail_words)
         while pos < settled_end:
             waited = now - state.settled_since(pos, now)
-            heard_end = heard_tail(items, settled_end, cfg.phrase_tail_words)
             end = early_cut(items, pos, settled_end, cfg.phrase_min_words, cfg.phrase_max_words, waited,
                             cfg.phrase_max_wait, heard_end)
             if end is None or end <= pos:
