@@ -76,6 +76,7 @@ class AlarmsConfig:
     emotionLatencyP95Ms: float = setting(float, 1, 15000, doc="Emotion analysis of a segment in the stream worker, p95 (ms).")
     emotionErrors: float = setting(float, 1, 100000, doc="Segments whose emotion analysis failed (voiced plainly), per 5 minutes.")
     synthesisFallbacks: float = setting(float, 1, 100000, doc="Polly SSML-to-plain-text fallbacks in the translation pipeline, per 5 minutes.")
+    pollyThrottles: float = setting(float, 1, 100000, doc="Polly calls throttled (the account's neural quota reached), per 5 minutes.")
     translationLatencyP95Ms: float = setting(float, 1, 60000, doc="Segment emitted to last listener posted, p95 (ms).")
     minCacheHitRate: float = setting(float, 0, 1, doc="Translation cache hit rate below this alarms (hourly).")
     broadcastFailures: float = setting(float, 1, 100000, doc="Failed post_to_connection calls (not Gone), per 5 minutes.")

@@ -28,6 +28,8 @@ ANALYSIS_FAILURES = "EmotionAnalysisFailures"
 # Emitted by the TranslationProcessor's PollySynthesizer when SSML fails and plain text is voiced.
 SYNTHESIS_FALLBACKS = "FallbackCount"
 SYNTHESIS_LATENCY = "PollySynthesisLatency"
+# Emitted by the PollySynthesizer for every throttled call: the account's neural quota is reached.
+SYNTHESIS_THROTTLED = "PollyThrottled"
 
 
 def polly_statement(platform: Platform) -> dict[str, Any]:
@@ -85,9 +87,10 @@ class EmotionDynamics(pulumi.ComponentResource):
                           service_metrics(namespace, args.analysis_service, ANALYSIS_LATENCY), region=platform.region, stat="p95"),
             metric_widget("Polly synthesis p95 (ms), translation pipeline",
                           service_metrics(namespace, args.synthesis_service, SYNTHESIS_LATENCY), region=platform.region, stat="p95"),
-            metric_widget("Analysis failures and SSML fallbacks", [
+            metric_widget("Analysis failures, SSML fallbacks and Polly throttling", [
                 *service_metrics(namespace, args.analysis_service, ANALYSIS_FAILURES),
-                *service_metrics(namespace, args.synthesis_service, SYNTHESIS_FALLBACKS)], region=platform.region),
+                *service_metrics(namespace, args.synthesis_service, SYNTHESIS_FALLBACKS, SYNTHESIS_THROTTLED)],
+                          region=platform.region),
         ], self)
         self.register_outputs({})
 
@@ -104,5 +107,10 @@ class EmotionDynamics(pulumi.ComponentResource):
                       namespace, ANALYSIS_FAILURES, thresholds.emotionErrors, analysis),
             AlarmSpec(f"{name}-fallbacks", f"More than {thresholds.synthesisFallbacks:g} SSML-to-plain-text fallbacks in 5 minutes",
                       namespace, SYNTHESIS_FALLBACKS, thresholds.synthesisFallbacks, synthesis),
+            AlarmSpec(f"{name}-polly-throttled",
+                      f"More than {thresholds.pollyThrottles:g} Polly calls throttled in 5 minutes: the account's neural "
+                      "quota (8 requests/s per region) is reached; raise it in Service Quotas or lengthen phrases "
+                      "(transcription:phraseMinWords)",
+                      namespace, SYNTHESIS_THROTTLED, thresholds.pollyThrottles, synthesis),
         ]
         return [create_alarm(spec, platform.physical_name(spec.name, 255), platform.alarm_topic_arn, self) for spec in specs]

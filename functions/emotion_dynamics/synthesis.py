@@ -8,7 +8,9 @@
   falls back to plain text at once: the same SSML would fail again.
 * When the retries on SSML are exhausted, the plain text is tried (with the same retry
   budget), so at most ``2 * (max_retries + 1)`` calls are made.
-* Every fallback to plain text is counted (metric ``FallbackCount``); ``SynthesisError``
+* Every throttled call is counted (metric ``PollyThrottled``: the account's neural quota,
+  8 requests/s per region, is reached), and so is every fallback to plain text (metric
+  ``FallbackCount``); ``SynthesisError``
   is raised when plain text fails as well, or at once for errors no retry or fallback can
   fix (access denied, unknown voice, engine not supported by the voice).
 
@@ -28,8 +30,8 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from emotion_dynamics.ssml import MAX_TEXT_CHARS, clean_text, truncate_plain
 
-RETRYABLE_CODES = frozenset({
-    "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
+THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+RETRYABLE_CODES = THROTTLING_CODES | frozenset({
     "ServiceFailureException", "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure",
     "InternalServerError", "RequestTimeout", "RequestTimeoutException",
 })
@@ -150,6 +152,8 @@ class PollySynthesizer:
             except (ClientError, ConnectionError, HTTPClientError) as exc:
                 if text_type == "ssml" and is_ssml_error(exc):
                     raise _Exhausted(exc) from exc
+                if error_code(exc) in THROTTLING_CODES:
+                    self._count("PollyThrottled")
                 if not is_retryable(exc) or retry == self.max_retries:
                     raise _Exhausted(exc) from exc
                 delay = self.backoff_delay(retry)
@@ -171,10 +175,13 @@ class PollySynthesizer:
 
     def _count_fallback(self, cause: BaseException) -> None:
         self._log("warning", "SSML synthesis failed, falling back to plain text", code=error_code(cause))
+        self._count("FallbackCount")
+
+    def _count(self, name: str) -> None:
         metrics = self._metrics
         if metrics is None:
             from common.observability import metrics
-        metrics.add_metric(name="FallbackCount", unit="Count", value=1)
+        metrics.add_metric(name=name, unit="Count", value=1)
 
     def _log(self, level: str, message: str, **extra: Any) -> None:
         logger = self._logger

@@ -62,6 +62,10 @@ def test_alarms_watch_the_live_path(deployments, stack):
         ("EmotionAnalysisFailures", {"service": "audio-transcription"})
     assert (alarms["emotion-fallbacks"]["metricName"], alarms["emotion-fallbacks"]["dimensions"]) == \
         ("FallbackCount", {"service": "translation-pipeline"})
+    throttled = alarms["emotion-polly-throttled"]
+    assert (throttled["metricName"], throttled["dimensions"], throttled["threshold"]) == \
+        ("PollyThrottled", {"service": "translation-pipeline"}, 10)
+    assert "Service Quotas" in throttled["alarmDescription"]
     assert deployments[stack].find(lambda r: r.type == "aws:cloudwatch/dashboard:Dashboard"
                                    and r.inputs["dashboardName"].endswith("emotion-dynamics-us-east-1"))
 

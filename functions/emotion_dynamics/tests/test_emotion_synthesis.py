@@ -68,7 +68,7 @@ def test_throttling_then_success(polly):
     result = make(client, rec, sleeps).synthesize("Hello", SSML, "Joanna", "neural", "mp3")
     assert result.fallback is False and result.attempts == 3
     assert sleeps == pytest.approx([0.05, 0.1])  # rng 0.5 * (0.1, 0.2)
-    assert rec.metrics == []
+    assert rec.metrics == [("PollyThrottled", 1)]  # the throttle (the account's quota), not the service failure
 
 
 def test_throttling_beyond_retries_falls_back_to_plain_text(polly):
@@ -79,7 +79,7 @@ def test_throttling_beyond_retries_falls_back_to_plain_text(polly):
     stubber.add_response("synthesize_speech", audio_response(b"plain"), expect("text", "Hello"))
     result = make(client, rec, sleeps, max_retries=2).synthesize("Hello", SSML, "Joanna", "neural", "mp3")
     assert (result.audio, result.fallback, result.attempts) == (b"plain", True, 4)
-    assert rec.metrics == [("FallbackCount", 1)]
+    assert rec.metrics == [("PollyThrottled", 1)] * 3 + [("FallbackCount", 1)]
     assert len(sleeps) == 2
 
 
