@@ -49,6 +49,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 import yaml  # noqa: E402
 from audio_transcription.partial_results.config import ProcessorConfig  # noqa: E402
 from audio_transcription.partial_results.processor import PartialResultProcessor  # noqa: E402
+from audio_transcription.tests.replays import replay  # noqa: E402
 from audio_transcription.tests.speech_replays import continuous_speech, continuous_speech_doc  # noqa: E402
 
 TICK = 0.05
@@ -86,20 +87,6 @@ def stack_defaults() -> ProcessorConfig:
         phrase_max_wait=float(value("phraseMaxWait")),
         phrase_tail_words=int(value("phraseTailWords")),
     )
-
-
-def run(processor: PartialResultProcessor, events) -> list[tuple[float, object]]:
-    """Feed events at their times with ticks in between; then flush. [(emitted_at, segment)]."""
-    out = []
-    now = events[0][0]
-    for at, event in events:
-        while now + TICK < at:
-            now += TICK
-            out.extend((now, s) for s in processor.tick(now))
-        now = at
-        out.extend((now, s) for s in processor.process(event, now))
-    out.extend((now, s) for s in processor.flush(now))
-    return out
 
 
 def pct(values: list[float], q: float) -> float:
@@ -239,7 +226,7 @@ def main(argv: list[str]) -> int:
         heard = changed = 0
         for rep, truth in zip(replays, truths, strict=True):
             processor = PartialResultProcessor(config)
-            emitted = run(processor, rep.events)
+            emitted = replay(processor, rep.events, tick=TICK, flush=True)
             lat, seg_words, ok, wrong = word_figures(rep, emitted, truth)
             latencies += lat
             lengths += seg_words
