@@ -174,10 +174,11 @@ def median_pitch_hz(frames: list[np.ndarray], sample_rate: int = SAMPLE_RATE) ->
     low, high = int(sample_rate / 400), int(sample_rate / 25)
     pitches = []
     for frame in frames:
+        if high >= frame.size:
+            continue
         f = frame - frame.mean()
-        spectrum = np.fft.rfft(f, 2 * f.size)
-        ac = np.fft.irfft(np.abs(spectrum) ** 2)[:f.size]
-        if ac[0] <= 0 or high >= f.size:
+        ac = np.fft.irfft(np.abs(np.fft.rfft(f, 2 * f.size)) ** 2)[:f.size]
+        if ac[0] <= 0:
             continue
         lag = low + int(np.argmax(ac[low:high]))
         if ac[lag] / ac[0] > _PITCH_MIN_CORRELATION:

@@ -153,7 +153,7 @@ class PollySynthesizer:
                 if text_type == "ssml" and is_ssml_error(exc):
                     raise _Exhausted(exc) from exc
                 if error_code(exc) in THROTTLING_CODES:
-                    self._count("PollyThrottled")
+                    self._recorder().add_metric(name="PollyThrottled", unit="Count", value=1)
                 if not is_retryable(exc) or retry == self.max_retries:
                     raise _Exhausted(exc) from exc
                 delay = self.backoff_delay(retry)
@@ -175,13 +175,14 @@ class PollySynthesizer:
 
     def _count_fallback(self, cause: BaseException) -> None:
         self._log("warning", "SSML synthesis failed, falling back to plain text", code=error_code(cause))
-        self._count("FallbackCount")
+        self._recorder().add_metric(name="FallbackCount", unit="Count", value=1)
 
-    def _count(self, name: str) -> None:
-        metrics = self._metrics
-        if metrics is None:
+    def _recorder(self) -> Any:
+        """The metrics object given, or the function's own (imported only when first needed)."""
+        if self._metrics is None:
             from common.observability import metrics
-        metrics.add_metric(name=name, unit="Count", value=1)
+            return metrics
+        return self._metrics
 
     def _log(self, level: str, message: str, **extra: Any) -> None:
         logger = self._logger

@@ -15,7 +15,7 @@ from pathlib import Path
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 
 # Methods on a Powertools Metrics object, or the pipeline's recorder, whose first argument is a metric name.
-METRIC_CALLS = {"add_metric", "count", "_count", "timing", "single_metric"}
+METRIC_CALLS = {"add_metric", "count", "timing", "single_metric"}
 
 
 @functools.cache

@@ -2,8 +2,8 @@
 
 Waiting for a sentence mark, a pause or the final result costs 2-7 s in continuous speech.
 Instead, pending words go out as a phrase as soon as ``phrase_min_words`` of them are there,
-or, with at least two, once the oldest settled one has waited ``phrase_max_wait`` seconds. A phrase holds at most
-``phrase_max_words`` words. It is cut where the words allow:
+or, with at least two, once the oldest settled one has waited ``phrase_max_wait`` seconds.
+A phrase holds at most ``phrase_max_words`` words. It is cut where the words allow:
 
 * after a clause mark (a settled comma that was too early to end a phrase on its own);
 * before a conjunction or relative word ("and", "but", "because", "which" ...), so the next
